@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""The course's set-up commands. Needs only Python 3.10+.
+
+    python3 course.py lab         create .venv if missing, then open the course in JupyterLab
+    python3 course.py test        create .venv if missing, then run the whole test suite
+    python3 course.py notebooks   (instructors) re-run the solution notebooks, rebuild student ones
+
+The environment is re-installed when requirements.txt or pyproject.toml change.
+Set COURSE_DATA_DIR to use a data directory other than ~/course_data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = Path(os.environ.get("COURSE_VENV", ROOT / ".venv"))
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+STAMP = VENV / ".course-installed"
+
+
+def requirements_hash() -> str:
+    digest = hashlib.sha256()
+    for name in ("requirements.txt", "pyproject.toml"):
+        digest.update((ROOT / name).read_bytes())
+    return digest.hexdigest()
+
+
+def run(*command: str | Path) -> None:
+    print("+", " ".join(str(c) for c in command), flush=True)
+    subprocess.run([str(c) for c in command], check=True, cwd=ROOT)
+
+
+def ensure_environment() -> None:
+    """Create the virtual environment and install the course into it, if not done already."""
+    if sys.version_info < (3, 10):
+        sys.exit(f"The course needs Python 3.10 or newer; this is {sys.version.split()[0]}.")
+    wanted = requirements_hash()
+    if STAMP.exists() and STAMP.read_text() == wanted and PYTHON.exists():
+        return
+    if not PYTHON.exists():
+        print(f"Creating the course environment in {VENV} (a few minutes, once) ...", flush=True)
+        venv.create(VENV, with_pip=True)
+    run(PYTHON, "-m", "pip", "install", "-r", "requirements.txt", "-e", ".")
+    STAMP.write_text(wanted)
+
+
+def main(argv: list[str]) -> None:
+    if not argv or argv[0] not in {"lab", "test", "notebooks"}:
+        sys.exit(__doc__)
+    command, rest = argv[0], argv[1:]
+    ensure_environment()
+    env_bin = str(BIN) + os.pathsep + os.environ.get("PATH", "")
+    os.environ["PATH"] = env_bin
+    if command == "lab":
+        extra = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
+        run(BIN / "jupyter", "lab", "notebooks", *extra, *rest)
+    elif command == "test":
+        run(PYTHON, "-m", "pytest", *rest)
+    else:
+        run(PYTHON, "tools/notebooks.py", *rest)
+
+
+if __name__ == "__main__":
+    try:
+        main(sys.argv[1:])
+    except subprocess.CalledProcessError as error:
+        sys.exit(error.returncode)
+    except KeyboardInterrupt:
+        sys.exit(130)

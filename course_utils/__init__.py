@@ -1,0 +1,60 @@
+"""course_utils: the library that the PyTorch course's notebooks build, lesson by lesson.
+
+Light at import time: torchvision, matplotlib and ipywidgets load only when `data`, `plots`
+or `widgets` is first used (``cu.data.load_mnist(...)`` works without a separate import).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from course_utils import checks, metrics, models
+from course_utils.checkpoints import (
+    CheckpointError,
+    atomic_save,
+    load_checkpoint,
+    save_checkpoint,
+    unwrap,
+)
+from course_utils.metrics import accuracy, confusion_matrix, per_class_accuracy
+from course_utils.models import (
+    CifarResNet,
+    HandbookConvNet,
+    Note004Net,
+    Note004SequentialNet,
+    count_parameters,
+)
+from course_utils.runtime import (
+    Settings,
+    environment_report,
+    format_report,
+    pick_device,
+    resolve_data_dir,
+    resolve_smoke,
+    seed_everything,
+    setup,
+)
+from course_utils.tensor_loader import TensorLoader
+from course_utils.training import autocast, evaluate, fit, is_main_process, predict, train_one_epoch
+
+__version__ = "0.1.0"
+
+_LAZY_MODULES = {"data", "plots", "widgets"}
+
+
+def __getattr__(name: str) -> Any:
+    """Import `data`, `plots` and `widgets` on first use (they pull in heavy libraries)."""
+    if name in _LAZY_MODULES:
+        return importlib.import_module(f"course_utils.{name}")
+    raise AttributeError(f"module 'course_utils' has no attribute {name!r}")
+
+
+__all__ = [
+    "CheckpointError", "CifarResNet", "HandbookConvNet", "Note004Net", "Note004SequentialNet",
+    "Settings", "TensorLoader", "accuracy", "atomic_save", "autocast", "checks",
+    "confusion_matrix", "count_parameters", "environment_report", "evaluate", "fit",
+    "format_report", "is_main_process", "load_checkpoint", "metrics", "models",
+    "per_class_accuracy", "pick_device", "predict", "resolve_data_dir", "resolve_smoke",
+    "save_checkpoint", "seed_everything", "setup", "train_one_epoch", "unwrap",
+]  # fmt: skip

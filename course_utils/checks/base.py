@@ -1,0 +1,52 @@
+"""Helpers that every lesson's checks share: an error that explains itself, and common tests."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+
+
+class ExerciseError(AssertionError):
+    """An exercise answer is not right yet; the message says what is wrong and gives a hint."""
+
+
+def fail(what: str, hint: str) -> None:
+    """Raise an ExerciseError that says what is wrong and how to fix it."""
+    raise ExerciseError(f"{what}\nHint: {hint}")
+
+
+def passed(name: str) -> None:
+    """Tell the student an exercise is done."""
+    print(f"\u2714 {name}: correct")
+
+
+def expect_tensor(value: object, name: str, hint: str) -> torch.Tensor:
+    """Fail unless `value` is a tensor; return it."""
+    if not isinstance(value, torch.Tensor):
+        fail(f"{name} should be a torch.Tensor, but it is a {type(value).__name__}.", hint)
+    return value  # type: ignore[return-value]
+
+
+def expect_shape(tensor: torch.Tensor, shape: Sequence[int], name: str, hint: str) -> None:
+    """Fail unless `tensor` has exactly `shape`."""
+    if tuple(tensor.shape) != tuple(shape):
+        fail(f"{name} has shape {tuple(tensor.shape)}, expected {tuple(shape)}.", hint)
+
+
+def expect_close(
+    actual: torch.Tensor | float,
+    expected: torch.Tensor | float,
+    name: str,
+    hint: str,
+    atol: float = 1e-5,
+    rtol: float = 1e-4,
+) -> None:
+    """Fail unless `actual` matches `expected` within tolerance (shapes must agree for tensors)."""
+    actual_t = torch.as_tensor(actual, dtype=torch.float64)
+    expected_t = torch.as_tensor(expected, dtype=torch.float64)
+    if actual_t.shape != expected_t.shape:
+        fail(f"{name} has shape {tuple(actual_t.shape)}, expected {tuple(expected_t.shape)}.", hint)
+    if not torch.allclose(actual_t, expected_t, atol=atol, rtol=rtol):
+        worst = (actual_t - expected_t).abs().max().item()
+        fail(f"{name} is not the expected value (largest difference {worst:.4g}).", hint)
