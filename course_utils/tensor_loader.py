@@ -48,6 +48,11 @@ class TensorLoader:
         device: where the data lives and the batches are made.
         channels_last: yield channels-last tensors (faster convolutions on recent hardware).
         seed: base seed of the shuffling and augmentation generator.
+        rank, world_size: under DistributedDataParallel, this process's rank and the number of
+            processes. Every rank draws the same shuffled order, pads it (by wrapping around)
+            to a multiple of world_size and keeps every world_size-th sample from position
+            `rank`, as DistributedSampler does; so each epoch the ranks see disjoint shards
+            with the same number of batches. Lesson 08 (distributed training).
     """
 
     def __init__(
@@ -64,6 +69,8 @@ class TensorLoader:
         channels_last: bool = False,
         seed: int = 0,
         crop_padding: int = 4,
+        rank: int = 0,
+        world_size: int = 1,
     ) -> None:
         if images.dtype != torch.uint8 or images.ndim != 4:
             raise ValueError(
@@ -73,6 +80,10 @@ class TensorLoader:
             raise ValueError(f"{len(images)} images but {len(labels)} labels")
         if len(mean) != images.shape[1] or len(std) != images.shape[1]:
             raise ValueError(f"mean and std need one value per channel ({images.shape[1]})")
+        if world_size < 1 or not 0 <= rank < world_size:
+            raise ValueError(
+                f"need 0 <= rank < world_size, got rank={rank}, world_size={world_size}"
+            )
         self.device = torch.device(device)
         self.images = images.to(self.device)
         self.labels = labels.to(self.device)
@@ -82,15 +93,21 @@ class TensorLoader:
         self.shuffle, self.augment, self.drop_last = shuffle, augment, drop_last
         self.channels_last = channels_last
         self.seed, self.epoch, self.crop_padding = seed, 0, crop_padding
+        self.rank, self.world_size = rank, world_size
 
     def set_epoch(self, epoch: int) -> None:
         """Choose the epoch whose order and augmentations the next iteration uses."""
         self.epoch = epoch
 
     def __len__(self) -> int:
-        """Number of batches per epoch."""
-        n = len(self.labels)
+        """Number of batches per epoch (on this rank)."""
+        n = self.shard_size
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    @property
+    def shard_size(self) -> int:
+        """Number of samples this rank sees per epoch: ceil(num_samples / world_size)."""
+        return -(-len(self.labels) // self.world_size)
 
     @property
     def num_samples(self) -> int:
@@ -99,13 +116,19 @@ class TensorLoader:
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         generator = torch.Generator(device=self.device)
-        generator.manual_seed(self.seed * 100_003 + self.epoch)
+        epoch_seed = self.seed * 100_003 + self.epoch
+        generator.manual_seed(epoch_seed)
         self.epoch += 1  # a plain loop without set_epoch still gets a new order each epoch
         n = len(self.labels)
         if self.shuffle:
             order = torch.randperm(n, generator=generator, device=self.device)
         else:
             order = torch.arange(n, device=self.device)
+        if self.world_size > 1:  # pad to a multiple of world_size, then take this rank's share
+            total = self.shard_size * self.world_size
+            order = order.repeat(-(-total // n))[:total][self.rank :: self.world_size]
+            # each rank its own augmentations (the shuffle above had to be the same on all ranks)
+            generator.manual_seed(epoch_seed * 1_009 + self.rank + 1)
         for batch_index in range(len(self)):
             index = order[batch_index * self.batch_size : (batch_index + 1) * self.batch_size]
             images = self.images[index]
