@@ -1,0 +1,252 @@
+"""DistributedDataParallel on the CPU (gloo): the helpers, the sharded TensorLoader, and
+scripts/train_ddp.py launched with torchrun as 2 processes on a real MNIST subset (lesson 08)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DistributedSampler
+
+import course_utils as cu
+from course_utils import distributed as cud
+from course_utils.data import MNIST_MEAN, MNIST_STD, as_uint8_tensors, subset
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "scripts" / "train_ddp.py"
+TRAIN_SIZE, TEST_SIZE, EPOCHS, PER_RANK_BATCH = 2000, 1000, 2, 32
+
+
+def indexed(n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """n one-pixel images whose label is their index."""
+    return torch.zeros(n, 1, 1, 1, dtype=torch.uint8), torch.arange(n)
+
+
+def labels_seen(loader) -> list[int]:
+    return torch.cat([y for _, y in loader]).tolist()
+
+
+# --- the sharded TensorLoader -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n, world_size", [(103, 4), (100, 4), (3, 4), (10, 3)])
+def test_ranks_split_the_single_process_order_like_distributed_sampler(n, world_size):
+    images, labels = indexed(n)
+    whole = cu.TensorLoader(images, labels, 7, (0,), (1,), shuffle=True, seed=5)
+    whole.set_epoch(2)
+    order = torch.tensor(labels_seen(whole))
+    shard = -(-n // world_size)
+    padded = order.repeat(world_size)[: shard * world_size]
+    lengths = set()
+    for rank in range(world_size):
+        loader = cu.TensorLoader(images, labels, 7, (0,), (1,), shuffle=True, seed=5,
+                                 rank=rank, world_size=world_size)  # fmt: skip
+        loader.set_epoch(2)
+        assert labels_seen(loader) == padded[rank::world_size].tolist()
+        assert loader.shard_size == shard
+        lengths.add(len(loader))
+    assert lengths == {-(-shard // 7)}  # every rank runs the same number of batches
+
+
+def test_ranks_together_see_every_sample_and_a_new_order_each_epoch():
+    images, labels = indexed(100)
+    loaders = [cu.TensorLoader(images, labels, 8, (0,), (1,), shuffle=True, rank=r, world_size=2)
+               for r in range(2)]  # fmt: skip
+    epochs = []
+    for _ in range(2):
+        seen = [labels_seen(loader) for loader in loaders]
+        assert not set(seen[0]) & set(seen[1])
+        assert sorted(seen[0] + seen[1]) == list(range(100))
+        epochs.append(seen[0])
+    assert epochs[0] != epochs[1]
+
+
+def test_ranks_draw_different_augmentations():
+    images = torch.zeros(64, 1, 4, 4, dtype=torch.uint8)
+    images[:, :, :, 0] = 255  # a bright left column: a flip moves it to the right
+    labels = torch.arange(64)
+    flips = []
+    for rank in range(2):
+        loader = cu.TensorLoader(images, labels, 32, (0,), (1,), augment=True, crop_padding=0,
+                                 rank=rank, world_size=2)  # fmt: skip
+        x, _ = next(iter(loader))
+        flips.append(x[:, 0, 0, -1] > 0.5)
+    assert not torch.equal(flips[0], flips[1])
+
+
+def test_bad_rank_is_refused():
+    images, labels = indexed(10)
+    with pytest.raises(ValueError, match="0 <= rank < world_size"):
+        cu.TensorLoader(images, labels, 4, (0,), (1,), rank=2, world_size=2)
+    with pytest.raises(ValueError, match="0 <= rank < world_size"):
+        cud.shard_tensor_loader(
+            cu.TensorLoader(images, labels, 4, (0,), (1,)), rank=0, world_size=0
+        )
+
+
+def test_shard_tensor_loader_sets_rank_and_world_size():
+    images, labels = indexed(10)
+    loader = cud.shard_tensor_loader(cu.TensorLoader(images, labels, 4, (0,), (1,)), 1, 2)
+    assert labels_seen(loader) == [1, 3, 5, 7, 9]
+    alone = cud.shard_tensor_loader(cu.TensorLoader(images, labels, 4, (0,), (1,)))
+    assert len(alone) == 3  # no process group: rank 0 of 1
+
+
+# --- the helpers ----------------------------------------------------------------------------
+
+
+def test_distributed_dataloader_uses_a_distributed_sampler():
+    loader = cud.distributed_dataloader(list(range(10)), 2, shuffle=False, rank=1, world_size=3)
+    assert isinstance(loader.sampler, DistributedSampler)
+    assert torch.cat(list(loader)).tolist() == [1, 4, 7, 0]  # padded by wrapping around
+
+
+def test_without_torchrun_a_single_process(monkeypatch):
+    for name in cud.TORCHRUN_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    context = cud.init_distributed("cpu")
+    assert (context.rank, context.world_size, context.backend) == (0, 1, None)
+    assert context.is_main and not context.distributed
+    model = cud.wrap_ddp(torch.nn.Linear(2, 2), context)
+    assert isinstance(model, torch.nn.Linear)
+    assert cud.all_ranks_agree(True) and cud.get_world_size() == 1
+    cud.cleanup_distributed()  # does nothing
+
+
+def test_default_backend():
+    assert cud.default_backend(torch.device("cuda", 0)) == "nccl"
+    assert cud.default_backend(torch.device("cpu")) == "gloo"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_a_one_process_gloo_group(monkeypatch, capsys):
+    env = {"RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "1",
+           "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(free_port())}  # fmt: skip
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    context = cud.init_distributed("cpu", timeout_s=60)
+    try:
+        assert context.backend == "gloo" and context.device.type == "cpu" and context.distributed
+        model = cud.wrap_ddp(cu.HandbookConvNet(), context)
+        assert isinstance(model, DistributedDataParallel)
+        assert not any(k.startswith("module.") for k in cu.unwrap(model).state_dict())
+        assert cud.all_ranks_agree(False)
+        cud.print0("hello from rank 0")
+        assert "hello from rank 0" in capsys.readouterr().out
+    finally:
+        cud.cleanup_distributed()
+    assert not torch.distributed.is_initialized()
+
+
+# --- scripts/train_ddp.py under torchrun ----------------------------------------------------
+
+
+def run_script(args: list[str], nproc: int | None, cwd: Path) -> subprocess.CompletedProcess:
+    """Run the script alone (nproc None) or under torchrun with `nproc` CPU processes."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    launcher = [sys.executable]
+    if nproc is not None:
+        launcher += ["-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}"]
+    command = [*launcher, str(SCRIPT), "--cpu", "--no-progress", *args]
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    return result
+
+
+def common_args(mnist_dir: Path, epochs: int = EPOCHS) -> list[str]:
+    return ["--data-dir", str(mnist_dir), "--train-size", str(TRAIN_SIZE),
+            "--test-size", str(TEST_SIZE), "--epochs", str(epochs)]  # fmt: skip
+
+
+def ok(result: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
+    assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+@pytest.fixture(scope="module")
+def ddp_run(mnist_dir, tmp_path_factory):
+    """2 gloo processes, 2 epochs, 32 images per process per step: the run the tests inspect."""
+    folder = tmp_path_factory.mktemp("ddp")
+    args = common_args(mnist_dir) + ["--batch-size", str(PER_RANK_BATCH), "--checkpoint",
+                                     "ddp.pt", "--save-rank-state", "ranks"]  # fmt: skip
+    result = ok(run_script(args, nproc=2, cwd=folder))
+    return folder, result
+
+
+def test_two_ranks_end_with_identical_weights(ddp_run):
+    folder, result = ddp_run
+    assert "world size 2 (backend: gloo)" in result.stdout
+    assert result.stdout.count("effective batch size 64") == 1  # printed by rank 0 only
+    ranks = [torch.load(folder / "ranks" / f"rank{r}.pt", weights_only=True) for r in range(2)]
+    assert ranks[0].keys() == ranks[1].keys()
+    for key in ranks[0]:  # gradients are all-reduced, so the updates are bit for bit the same
+        assert torch.equal(ranks[0][key], ranks[1][key]), key
+
+
+def test_the_rank0_checkpoint_loads_into_a_plain_model(ddp_run, mnist_test):
+    folder, _ = ddp_run
+    model = cu.HandbookConvNet()
+    checkpoint = cu.load_checkpoint(folder / "ddp.pt", model, map_location="cpu")
+    assert not any(key.startswith("module.") for key in checkpoint["model"])
+    assert checkpoint["epoch"] == EPOCHS and checkpoint["config"]["world_size"] == 2
+    x, y = as_uint8_tensors(subset(mnist_test, TEST_SIZE, seed=0))
+    accuracy = cu.evaluate(model, cu.TensorLoader(x, y, 500, MNIST_MEAN, MNIST_STD))["accuracy"]
+    assert accuracy == pytest.approx(checkpoint["history"]["test_accuracy"][-1], abs=1e-9)
+    assert accuracy > 0.85  # 2 epochs on 2,000 images: about 0.92
+
+
+def test_two_processes_match_one_process_with_the_same_effective_batch(ddp_run, mnist_dir):
+    """2 x 32 under DDP sees the same 64 images per step as 1 x 64 alone, so it trains the same
+    model up to rounding (summation order). Tolerances: weights 1e-3 (measured: about 2e-6);
+    test accuracy 0.5 points, i.e. 5 of 1,000 borderline images (measured: identical)."""
+    folder, _ = ddp_run
+    args = common_args(mnist_dir) + ["--batch-size", str(2 * PER_RANK_BATCH), "--checkpoint",
+                                     "single.pt", "--save-rank-state", "single"]  # fmt: skip
+    result = ok(run_script(args, nproc=None, cwd=folder))
+    assert "world size 1" in result.stdout
+    single = torch.load(folder / "single" / "rank0.pt", weights_only=True)
+    ddp = torch.load(folder / "ranks" / "rank0.pt", weights_only=True)
+    worst = max((single[k] - ddp[k]).abs().max().item() for k in single)
+    assert worst < 1e-3
+    acc_single = torch.load(folder / "single.pt", weights_only=True)["history"]["test_accuracy"][-1]
+    acc_ddp = torch.load(folder / "ddp.pt", weights_only=True)["history"]["test_accuracy"][-1]
+    assert abs(acc_single - acc_ddp) <= 0.005
+
+
+@pytest.mark.slow  # two more torchrun launches (about 15-30 s on a 2-core CPU)
+def test_resume_continues_where_the_checkpoint_stopped(ddp_run, mnist_dir):
+    """1 epoch, then --resume up to 2: the same weights as 2 epochs in one go."""
+    folder, _ = ddp_run
+    args = ["--batch-size", str(PER_RANK_BATCH), "--checkpoint", "resumed.pt"]
+    ok(run_script(common_args(mnist_dir, epochs=1) + args, nproc=2, cwd=folder))
+    result = ok(run_script(common_args(mnist_dir) + args + ["--resume", "--save-rank-state",
+                                                           "resumed"], nproc=2, cwd=folder))  # fmt: skip
+    assert "Resumed from resumed.pt after epoch 1" in result.stdout
+    resumed = torch.load(folder / "resumed" / "rank0.pt", weights_only=True)
+    straight = torch.load(folder / "ranks" / "rank0.pt", weights_only=True)
+    for key in straight:
+        assert torch.allclose(resumed[key], straight[key], rtol=0, atol=1e-6), key
+    history = torch.load(folder / "resumed.pt", weights_only=True)["history"]
+    assert history["epoch"] == [1, 2]
+
+
+def test_missing_data_gives_a_clear_message(tmp_path):
+    result = run_script(["--data-dir", str(tmp_path), "--epochs", "1"], nproc=None, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "MNIST is not available" in result.stderr and "does not download" in result.stderr
+
+
+def test_bad_sizes_give_a_clear_message(tmp_path):
+    result = run_script(["--train-size", "0"], nproc=None, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "--train-size must be between 1 and 60,000, got 0" in result.stderr
