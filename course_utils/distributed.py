@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import datetime
 import os
+import re
+import subprocess
+import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -169,3 +173,42 @@ def distributed_dataloader(
         drop_last=drop_last,
     )
     return DataLoader(dataset, batch_size=batch_size, sampler=sampler, **kwargs)
+
+
+def torchrun_command(
+    script: str | os.PathLike, args: Sequence[str] = (), nproc_per_node: int = 2
+) -> list[str]:
+    """`python -m torch.distributed.run --standalone --nproc_per_node=N script args` as a list.
+
+    The same as the `torchrun` command, but with this Python, so it works in any virtual
+    environment or kernel without torchrun on the PATH. Lesson 08.
+    """
+    if nproc_per_node < 1:
+        raise ValueError(f"nproc_per_node must be at least 1, got {nproc_per_node}")
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    return [*launcher, f"--nproc_per_node={nproc_per_node}", str(script), *map(str, args)]
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def run_and_stream(
+    command: Sequence[str], cwd: str | os.PathLike | None = None, env: dict[str, str] | None = None
+) -> int:
+    """Run `command`, printing its output (stdout and stderr) line by line as it comes.
+
+    Redraws of nested progress bars (lines with a cursor-up code) are left out, so a notebook
+    shows one line per update of the outer bar. Returns the exit status. Lesson 08.
+    """
+    process = subprocess.Popen(
+        list(command), cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    assert process.stdout is not None
+    for raw in iter(process.stdout.readline, b""):
+        line = raw.decode("utf-8", errors="replace").rstrip("\n")
+        if "\x1b[A" in line:  # an inner bar redrawn in place: a terminal would overwrite it
+            continue
+        line = _ANSI.sub("", line.split("\r")[-1]).rstrip()
+        if line:
+            print(line, flush=True)
+    return process.wait()

@@ -3,8 +3,10 @@
 
     python scripts/train_ddp.py                                        # one process
     torchrun --standalone --nproc_per_node=4 scripts/train_ddp.py      # 4 GPUs (or 4 CPU processes)
-    torchrun --nnodes=2 --nproc_per_node=8 --node_rank=0 --rdzv_backend=c10d \\
-        --rdzv_endpoint=HOST:29500 scripts/train_ddp.py                # machine 0 of 2 (node_rank=1 on the other)
+    torchrun --nnodes=2 --nproc_per_node=8 --rdzv_id=mnist --rdzv_backend=c10d \\
+        --rdzv_endpoint=HOST:29500 scripts/train_ddp.py                # the same on both machines
+    torchrun --nnodes=2 --nproc_per_node=8 --node_rank=0 --master_addr=HOST \\
+        --master_port=29500 scripts/train_ddp.py           # static: --node_rank=1 on the other one
 
 The backend is chosen automatically: NCCL when there are CUDA GPUs (one process per GPU), gloo on
 the CPU. `--batch-size` is per process, so the effective batch size is batch size x processes.

@@ -250,3 +250,21 @@ def test_bad_sizes_give_a_clear_message(tmp_path):
     result = run_script(["--train-size", "0"], nproc=None, cwd=tmp_path)
     assert result.returncode == 2
     assert "--train-size must be between 1 and 60,000, got 0" in result.stderr
+
+
+def test_torchrun_command_uses_this_python():
+    command = cud.torchrun_command("scripts/train_ddp.py", ["--epochs", 1], nproc_per_node=4)
+    assert command == [sys.executable, "-m", "torch.distributed.run", "--standalone",
+                       "--nproc_per_node=4", "scripts/train_ddp.py", "--epochs", "1"]  # fmt: skip
+    with pytest.raises(ValueError, match="at least 1"):
+        cud.torchrun_command("x.py", nproc_per_node=0)
+
+
+def test_run_and_stream_drops_inner_bar_redraws(capsys):
+    program = (
+        "import sys; print('start'); sys.stderr.write('outer 0%\\n\\ninner 50%\\x1b[A\\n');"
+        "sys.stderr.write('\\rinner gone\\x1b[A\\n\\router 100%\\n'); sys.exit(3)"
+    )
+    status = cud.run_and_stream([sys.executable, "-c", program])
+    assert status == 3
+    assert capsys.readouterr().out.splitlines() == ["start", "outer 0%", "outer 100%"]
