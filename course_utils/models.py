@@ -118,7 +118,7 @@ class CifarResNet(nn.Module):
     """A ResNet-9-style CIFAR-10 net (BatchNorm, ReLU, two residual blocks). Lesson 06.
 
     `width` is the first layer's channels; later stages use 2x, 4x and 8x. width=64 is the
-    classic ResNet-9 (6.6 M parameters) for a GPU; width=16 or 32 suits a laptop CPU.
+    classic ResNet-9 (6.57 M parameters) for a GPU; width=16 or 32 suits a laptop CPU.
     """
 
     def __init__(self, num_classes: int = 10, width: int = 64) -> None:

@@ -1,0 +1,69 @@
+"""Shared fixtures: the real data sets from $COURSE_DATA_DIR (skipped, with a how-to, if absent)."""
+
+from __future__ import annotations
+
+import os
+
+import matplotlib
+import pytest
+
+matplotlib.use("Agg")  # tests draw figures without a screen
+
+from course_utils.data import CIFAR10_FILES, MNIST_FILES  # noqa: E402
+from course_utils.runtime import resolve_data_dir  # noqa: E402
+
+HOW_TO = (
+    "set COURSE_DATA_DIR to a folder in torchvision's layout (MNIST/raw/..., "
+    "cifar-10-batches-py/...); see README.md, 'Data'. CI points it at ../shared/datasets."
+)
+
+
+@pytest.fixture(scope="session")
+def data_dir():
+    """The course data directory, as the course resolves it."""
+    return resolve_data_dir()
+
+
+@pytest.fixture(scope="session")
+def mnist_dir(data_dir):
+    """The data directory, if it holds MNIST; else the test is skipped with a how-to."""
+    files = [data_dir / "MNIST" / "raw" / f for pair in MNIST_FILES.values() for f in pair]
+    if not all(f.is_file() for f in files):
+        pytest.skip(f"MNIST not found in {data_dir}: {HOW_TO}")
+    return data_dir
+
+
+@pytest.fixture(scope="session")
+def cifar_dir(data_dir):
+    """The data directory, if it holds CIFAR-10; else the test is skipped with a how-to."""
+    folder = data_dir / "cifar-10-batches-py"
+    names = [f for group in CIFAR10_FILES.values() for f in group] + ["batches.meta"]
+    if not all((folder / f).is_file() for f in names):
+        pytest.skip(f"CIFAR-10 not found in {data_dir}: {HOW_TO}")
+    return data_dir
+
+
+@pytest.fixture(scope="session")
+def mnist_train(mnist_dir):
+    from course_utils.data import load_mnist
+
+    return load_mnist(train=True, data_dir=mnist_dir, download=False)
+
+
+@pytest.fixture(scope="session")
+def mnist_test(mnist_dir):
+    from course_utils.data import load_mnist
+
+    return load_mnist(train=False, data_dir=mnist_dir, download=False)
+
+
+@pytest.fixture()
+def clean_env(monkeypatch):
+    """No course environment variables, so defaults can be tested."""
+    for name in ("COURSE_DATA_DIR", "COURSE_SMOKE", "COURSE_ACCEPT_REPACKED"):
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def pytest_report_header(config):
+    return f"course data directory: {resolve_data_dir()} (COURSE_DATA_DIR={os.environ.get('COURSE_DATA_DIR')!r})"

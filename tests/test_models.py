@@ -1,0 +1,46 @@
+import pytest
+import torch
+
+from course_utils import models
+
+
+@pytest.mark.parametrize(
+    ("model", "shape", "params"),
+    [
+        (models.HandbookConvNet(), (4, 1, 28, 28), 1_007_590),
+        (models.Note004Net(), (4, 3, 32, 32), 145_578),
+        (models.Note004SequentialNet(), (4, 3, 32, 32), 145_578),
+    ],
+)
+def test_notes_models_shapes_and_sizes(model, shape, params):
+    assert model(torch.randn(shape)).shape == (4, 10)
+    assert models.count_parameters(model) == params
+
+
+def test_handbook_net_outputs_log_probabilities():
+    out = models.HandbookConvNet()(torch.randn(3, 1, 28, 28))
+    assert torch.allclose(out.exp().sum(1), torch.ones(3), atol=1e-5)
+
+
+def test_note004_explicit_and_sequential_forms_compute_the_same_function():
+    explicit, sequential = models.Note004Net(), models.Note004SequentialNet()
+    sequential.model1.load_state_dict(
+        dict(zip(sequential.model1.state_dict().keys(), explicit.state_dict().values(), strict=True))
+    )
+    x = torch.ones(64, 3, 32, 32)  # as in note 004
+    assert torch.allclose(explicit(x), sequential(x), atol=1e-6)
+
+
+@pytest.mark.parametrize(("width", "params"), [(16, 412_954), (64, 6_573_130)])
+def test_cifar_resnet_width_sets_size(width, params):
+    model = models.CifarResNet(width=width)
+    assert models.count_parameters(model) == params
+    assert model(torch.randn(2, 3, 32, 32)).shape == (2, 10)
+
+
+def test_residual_block_keeps_shape_and_adds_input():
+    block = models.Residual(8)
+    for p in block.parameters():
+        torch.nn.init.zeros_(p)
+    x = torch.randn(2, 8, 5, 5)
+    assert torch.equal(block.eval()(x), x)  # a zero block leaves only the shortcut
