@@ -3,7 +3,11 @@
 
     python3 course.py lab         create .venv if missing, then open the course in JupyterLab
     python3 course.py test        create .venv if missing, then run the whole test suite
+    python3 course.py setup       only create/update .venv
     python3 course.py notebooks   (instructors) re-run the solution notebooks, rebuild student ones
+
+`test` runs the notebooks in smoke mode (COURSE_SMOKE=1) unless COURSE_SMOKE is already set;
+extra arguments go to pytest (or to JupyterLab, or to tools/notebooks.py).
 
 The environment is re-installed when requirements.txt or pyproject.toml change.
 Set COURSE_DATA_DIR to use a data directory other than ~/course_data.
@@ -39,7 +43,7 @@ def run(*command: str | Path) -> None:
 
 def ensure_environment() -> None:
     """Create the virtual environment and install the course into it, if not done already."""
-    if sys.version_info < (3, 10):
+    if sys.version_info < (3, 10):  # noqa: UP036 - course.py may be run by an older python3
         sys.exit(f"The course needs Python 3.10 or newer; this is {sys.version.split()[0]}.")
     wanted = requirements_hash()
     if STAMP.exists() and STAMP.read_text() == wanted and PYTHON.exists():
@@ -52,7 +56,7 @@ def ensure_environment() -> None:
 
 
 def main(argv: list[str]) -> None:
-    if not argv or argv[0] not in {"lab", "test", "notebooks"}:
+    if not argv or argv[0] not in {"lab", "test", "notebooks", "setup"}:
         sys.exit(__doc__)
     command, rest = argv[0], argv[1:]
     ensure_environment()
@@ -62,7 +66,10 @@ def main(argv: list[str]) -> None:
         extra = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
         run(BIN / "jupyter", "lab", "notebooks", *extra, *rest)
     elif command == "test":
+        os.environ.setdefault("COURSE_SMOKE", "1")
         run(PYTHON, "-m", "pytest", *rest)
+    elif command == "setup":
+        print(f"The course environment is ready: {VENV}")
     else:
         run(PYTHON, "tools/notebooks.py", *rest)
 

@@ -15,7 +15,14 @@ from course_utils.checks import (
     lesson07,
     lesson08,
 )
-from course_utils.checks.base import ExerciseError, expect_close, expect_shape, expect_tensor, fail, passed
+from course_utils.checks.base import (
+    ExerciseError,
+    expect_close,
+    expect_shape,
+    expect_tensor,
+    fail,
+    passed,
+)
 
 __all__ = [
     "ExerciseError",
