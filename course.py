@@ -51,7 +51,7 @@ def ensure_environment() -> None:
     if not PYTHON.exists():
         print(f"Creating the course environment in {VENV} (a few minutes, once) ...", flush=True)
         venv.create(VENV, with_pip=True)
-    run(PYTHON, "-m", "pip", "install", "-r", "requirements.txt", "-e", ".")
+    run(PYTHON, "-m", "pip", "install", "--progress-bar", "off", "-r", "requirements.txt", "-e", ".")
     STAMP.write_text(wanted)
 
 
