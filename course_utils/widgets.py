@@ -5,3 +5,260 @@ that draws one state, so it can be tested and used without a browser.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+import torch.nn.functional as F
+from IPython.display import display
+from matplotlib.figure import Figure
+from PIL import Image
+
+from course_utils.plots import show_images
+
+# ---------------------------------------------------------------------------------------------
+# Lesson 01: a browser that pages through a data set
+# ---------------------------------------------------------------------------------------------
+
+
+def _as_image_tensor(image: object) -> torch.Tensor:
+    """One sample's image as a C x H x W tensor (uint8 stays uint8, float stays float)."""
+    if isinstance(image, Image.Image):
+        array = np.array(image)
+        tensor = torch.from_numpy(array.copy())
+        return tensor.unsqueeze(0) if tensor.ndim == 2 else tensor.permute(2, 0, 1)
+    if isinstance(image, np.ndarray):
+        image = torch.from_numpy(image.copy())
+    if isinstance(image, torch.Tensor):
+        if image.ndim == 2:
+            return image.unsqueeze(0)
+        if image.ndim == 3:
+            return image
+    raise TypeError(
+        f"a sample's image should be a PIL image or a C x H x W tensor, got {type(image).__name__}"
+        f"{' of shape ' + str(tuple(image.shape)) if hasattr(image, 'shape') else ''}."
+    )
+
+
+def page_count(dataset: Sequence, per_page: int) -> int:
+    """How many pages of `per_page` samples `dataset` fills. Lesson 01."""
+    if per_page < 1:
+        raise ValueError(f"per_page must be at least 1, got {per_page}")
+    return max(1, -(-len(dataset) // per_page))
+
+
+def dataset_page(
+    dataset: Sequence, page: int, per_page: int = 16
+) -> tuple[torch.Tensor, list[int]]:
+    """The images (N x C x H x W) and labels of page `page` (counted from 0) of a data set. Lesson 01."""
+    pages = page_count(dataset, per_page)
+    if not 0 <= page < pages:
+        raise ValueError(
+            f"page {page} does not exist: {len(dataset)} samples make {pages} pages of "
+            f"{per_page}, numbered 0 to {pages - 1}."
+        )
+    images, labels = [], []
+    for index in range(page * per_page, min(len(dataset), (page + 1) * per_page)):
+        image, label = dataset[index]
+        images.append(_as_image_tensor(image))
+        labels.append(int(label))
+    return torch.stack(images), labels
+
+
+def draw_dataset_page(
+    dataset: Sequence,
+    page: int = 0,
+    class_names: Sequence[str] | None = None,
+    per_page: int = 16,
+    ncols: int = 8,
+    mean: Sequence[float] | None = None,
+    std: Sequence[float] | None = None,
+) -> Figure:
+    """Draw one page of a data set as an image grid titled with labels. Lesson 01."""
+    images, labels = dataset_page(dataset, page, per_page)
+    first = page * per_page
+    title = (
+        f"samples {first} to {first + len(labels) - 1} of {len(dataset)} "
+        f"(page {page} of 0 to {page_count(dataset, per_page) - 1})"
+    )
+    return show_images(images, labels, class_names=class_names, mean=mean, std=std,
+                       ncols=ncols, title=title)  # fmt: skip
+
+
+def dataset_browser(
+    dataset: Sequence,
+    class_names: Sequence[str] | None = None,
+    per_page: int = 16,
+    ncols: int = 8,
+    mean: Sequence[float] | None = None,
+    std: Sequence[float] | None = None,
+) -> widgets.VBox:
+    """A page slider with previous/next buttons that shows a data set, `per_page` at a time. Lesson 01."""
+    last = page_count(dataset, per_page) - 1
+    slider = widgets.IntSlider(value=0, min=0, max=last, description="page",
+                               continuous_update=False)  # fmt: skip
+    previous = widgets.Button(description="\u25c0 previous")
+    following = widgets.Button(description="next \u25b6")
+    output = widgets.Output()
+
+    def redraw(_: object = None) -> None:
+        with output:
+            output.clear_output(wait=True)
+            fig = draw_dataset_page(dataset, slider.value, class_names, per_page, ncols, mean, std)
+            display(fig)
+            plt.close(fig)
+
+    def step(delta: int) -> None:
+        slider.value = min(last, max(0, slider.value + delta))
+
+    previous.on_click(lambda _: step(-1))
+    following.on_click(lambda _: step(1))
+    slider.observe(redraw, names="value")
+    redraw()
+    return widgets.VBox([widgets.HBox([previous, slider, following]), output])
+
+
+# ---------------------------------------------------------------------------------------------
+# Lesson 02: what a convolution kernel, its stride and its padding do to an image
+# ---------------------------------------------------------------------------------------------
+
+KERNELS: dict[str, list[list[float]]] = {
+    "identity": [[0, 0, 0], [0, 1, 0], [0, 0, 0]],
+    "blur (box)": [[1 / 9] * 3] * 3,
+    "blur (Gaussian)": [
+        [1 / 16, 2 / 16, 1 / 16],
+        [2 / 16, 4 / 16, 2 / 16],
+        [1 / 16, 2 / 16, 1 / 16],
+    ],
+    "sharpen": [[0, -1, 0], [-1, 5, -1], [0, -1, 0]],
+    "edge (Laplacian)": [[-1, -1, -1], [-1, 8, -1], [-1, -1, -1]],
+    "vertical edges (Sobel x)": [[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]],
+    "horizontal edges (Sobel y)": [[-1, -2, -1], [0, 0, 0], [1, 2, 1]],
+    "emboss": [[-2, -1, 0], [-1, 1, 1], [0, 1, 2]],
+}
+
+
+def get_kernel(kernel: str | torch.Tensor) -> torch.Tensor:
+    """A 2-D kernel: a name from KERNELS, or a k x k tensor passed through. Lesson 02."""
+    if isinstance(kernel, str):
+        if kernel not in KERNELS:
+            raise ValueError(f"unknown kernel {kernel!r}; choose one of {sorted(KERNELS)}")
+        return torch.tensor(KERNELS[kernel], dtype=torch.float32)
+    kernel = torch.as_tensor(kernel, dtype=torch.float32)
+    if kernel.ndim != 2:
+        raise ValueError(f"a kernel should be 2-D (k x k), got shape {tuple(kernel.shape)}")
+    return kernel
+
+
+def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int = 0) -> int:
+    """Output height (or width) of Conv2d/MaxPool2d: floor((size + 2*padding - kernel_size) / stride) + 1. Lesson 02."""
+    return (size + 2 * padding - kernel_size) // stride + 1
+
+
+def apply_kernel(
+    image: torch.Tensor, kernel: str | torch.Tensor, stride: int = 1, padding: int = 0
+) -> torch.Tensor:
+    """Convolve each channel of a C x H x W (or H x W) image with one kernel, as Conv2d does. Lesson 02."""
+    image = torch.as_tensor(image)
+    if image.ndim == 2:
+        image = image.unsqueeze(0)
+    if image.ndim != 3:
+        raise ValueError(f"image should be C x H x W or H x W, got shape {tuple(image.shape)}")
+    if image.dtype == torch.uint8:
+        image = image.float() / 255
+    weight = get_kernel(kernel)
+    if stride < 1 or padding < 0:
+        raise ValueError(
+            f"stride must be >= 1 and padding >= 0, got stride={stride}, padding={padding}"
+        )
+    channels, height, width = image.shape
+    k_h, k_w = weight.shape
+    if height + 2 * padding < k_h or width + 2 * padding < k_w:
+        raise ValueError(
+            f"the {k_h} x {k_w} kernel does not fit in the {height} x {width} image with padding "
+            f"{padding}; use a smaller kernel or more padding."
+        )
+    weight = weight.to(image.dtype).expand(channels, 1, k_h, k_w)  # one kernel per channel
+    return F.conv2d(image.float().unsqueeze(0), weight.float(), stride=stride, padding=padding,
+                    groups=channels)[0]  # fmt: skip
+
+
+def _displayable(image: torch.Tensor, signed: bool) -> np.ndarray:
+    """H x W or H x W x 3 array in 0-1: clamped, or |values| scaled by their maximum if signed."""
+    image = image.detach().float()
+    if signed:
+        image = image.abs() / image.abs().max().clamp_min(1e-8)
+    image = image.clamp(0, 1)
+    return image[0].numpy() if image.shape[0] == 1 else image.permute(1, 2, 0).numpy()
+
+
+def draw_convolution(
+    image: torch.Tensor,
+    kernel: str | torch.Tensor = "edge (Laplacian)",
+    stride: int = 1,
+    padding: int = 0,
+) -> Figure:
+    """Draw an image, a kernel and the convolved output, with the output-size formula. Lesson 02.
+
+    Kernels whose values sum to 0 (edge detectors) give negative values: the output panel then
+    shows their size |value|, scaled so that the strongest edge is white.
+    """
+    image = torch.as_tensor(image)
+    if image.ndim == 2:
+        image = image.unsqueeze(0)
+    output = apply_kernel(image, kernel, stride, padding)
+    weight = get_kernel(kernel)
+    if image.dtype == torch.uint8:
+        image = image.float() / 255
+    _, height, width = image.shape
+    k = weight.shape[0]
+    fig, (ax_in, ax_k, ax_out) = plt.subplots(1, 3, figsize=(10, 3.6),
+                                              gridspec_kw={"width_ratios": [3, 2, 3]})  # fmt: skip
+    gray = {"cmap": "gray"} if image.shape[0] == 1 else {}
+    ax_in.imshow(_displayable(image, signed=False), **gray, vmin=0, vmax=1)
+    ax_in.set_title(f"input {' x '.join(map(str, image.shape))}", fontsize=9)
+    limit = float(weight.abs().max())
+    ax_k.imshow(weight.numpy(), cmap="coolwarm", vmin=-limit, vmax=limit)
+    for (i, j), value in np.ndenumerate(weight.numpy()):
+        ax_k.text(j, i, f"{value:.2g}", ha="center", va="center", fontsize=8)
+    name = kernel if isinstance(kernel, str) else "custom"
+    ax_k.set_title(f"kernel: {name}\n{k} x {weight.shape[1]}, stride {stride}, padding {padding}",
+                   fontsize=9)  # fmt: skip
+    signed = abs(float(weight.sum())) < 1e-6
+    ax_out.imshow(_displayable(output, signed=signed), **gray, vmin=0, vmax=1)
+    out_h = conv_output_size(height, k, stride, padding)
+    ax_out.set_title(
+        f"output {' x '.join(map(str, output.shape))}\n"
+        f"floor(({height} + 2*{padding} - {k}) / {stride}) + 1 = {out_h}"
+        + ("  (|value|)" if signed else ""),
+        fontsize=9,
+    )
+    for ax in (ax_in, ax_k, ax_out):
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.tight_layout()
+    return fig
+
+
+def conv_explorer(image: torch.Tensor) -> widgets.VBox:
+    """Pick a kernel, stride and padding and see what the convolution does to `image`. Lesson 02."""
+    kernel = widgets.Dropdown(options=list(KERNELS), value="edge (Laplacian)", description="kernel")
+    stride = widgets.IntSlider(value=1, min=1, max=4, description="stride", continuous_update=False)
+    padding = widgets.IntSlider(value=0, min=0, max=4, description="padding",
+                                continuous_update=False)  # fmt: skip
+    output = widgets.Output()
+
+    def redraw(_: object = None) -> None:
+        with output:
+            output.clear_output(wait=True)
+            fig = draw_convolution(image, kernel.value, stride.value, padding.value)
+            display(fig)
+            plt.close(fig)
+
+    for control in (kernel, stride, padding):
+        control.observe(redraw, names="value")
+    redraw()
+    return widgets.VBox([widgets.HBox([kernel, stride, padding]), output])

@@ -1,0 +1,154 @@
+"""The plain functions behind the widgets of lessons 01 and 02 (no browser needed)."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from PIL import Image  # noqa: E402
+from torch import nn  # noqa: E402
+from torch.utils.data import TensorDataset  # noqa: E402
+
+from course_utils import widgets  # noqa: E402
+
+
+class PILDataset:
+    """Like torchvision's MNIST without a transform: (PIL image, int label) samples."""
+
+    def __init__(self, n: int) -> None:
+        self.images = [np.full((28, 28), i, dtype=np.uint8) for i in range(n)]
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int):
+        return Image.fromarray(self.images[index], mode="L"), index % 10
+
+
+def test_page_count_rounds_up():
+    assert widgets.page_count(range(33), 16) == 3
+    assert widgets.page_count(range(32), 16) == 2
+    with pytest.raises(ValueError, match="per_page must be at least 1"):
+        widgets.page_count(range(5), 0)
+
+
+def test_dataset_page_reads_pil_images_as_uint8_tensors():
+    images, labels = widgets.dataset_page(PILDataset(20), page=1, per_page=8)
+    assert images.shape == (8, 1, 28, 28) and images.dtype == torch.uint8
+    assert labels == [8, 9, 0, 1, 2, 3, 4, 5]
+    assert int(images[0, 0, 0, 0]) == 8  # sample 8 is filled with the value 8
+
+
+def test_dataset_page_last_page_is_short():
+    images, labels = widgets.dataset_page(PILDataset(20), page=2, per_page=8)
+    assert images.shape == (4, 1, 28, 28) and labels == [6, 7, 8, 9]
+
+
+def test_dataset_page_rejects_a_missing_page():
+    with pytest.raises(ValueError, match="page 3 does not exist: 20 samples make 3 pages of 8"):
+        widgets.dataset_page(PILDataset(20), page=3, per_page=8)
+
+
+def test_dataset_page_rejects_non_images():
+    dataset = TensorDataset(torch.zeros(4), torch.zeros(4))
+    with pytest.raises(TypeError, match="PIL image or a C x H x W tensor"):
+        widgets.dataset_page(dataset, 0)
+
+
+def test_draw_dataset_page_titles_with_class_names():
+    dataset = TensorDataset(torch.rand(10, 3, 8, 8), torch.arange(10) % 2)
+    fig = widgets.draw_dataset_page(dataset, page=1, class_names=["cat", "dog"], per_page=4)
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert titles == ["cat", "dog", "cat", "dog"]
+    assert "samples 4 to 7 of 10" in fig._suptitle.get_text()
+    plt.close(fig)
+
+
+def test_dataset_browser_builds_and_pages():
+    browser = widgets.dataset_browser(PILDataset(20), per_page=8)
+    previous, slider, following = browser.children[0].children
+    assert (slider.min, slider.max, slider.value) == (0, 2, 0)
+    following.click()
+    following.click()
+    following.click()  # stops at the last page
+    assert slider.value == 2
+    previous.click()
+    assert slider.value == 1
+    plt.close("all")
+
+
+def test_get_kernel_by_name_and_unknown_name():
+    assert widgets.get_kernel("identity")[1, 1] == 1
+    with pytest.raises(ValueError, match="unknown kernel 'nope'; choose one of"):
+        widgets.get_kernel("nope")
+
+
+@pytest.mark.parametrize(
+    ("size", "kernel", "stride", "padding"),
+    [(32, 3, 1, 0), (32, 3, 2, 1), (28, 5, 1, 2), (31, 3, 3, 0), (7, 7, 1, 0), (10, 3, 4, 4)],
+)
+def test_apply_kernel_matches_conv2d_and_the_size_formula(size, kernel, stride, padding):
+    image = torch.rand(3, size, size, generator=torch.Generator().manual_seed(size))
+    weight = torch.randn(kernel, kernel, generator=torch.Generator().manual_seed(kernel))
+    out = widgets.apply_kernel(image, weight, stride, padding)
+    expected_size = widgets.conv_output_size(size, kernel, stride, padding)
+    assert out.shape == (3, expected_size, expected_size)
+    conv = nn.Conv2d(3, 3, kernel, stride, padding, groups=3, bias=False)
+    with torch.no_grad():
+        conv.weight.copy_(weight.expand(3, 1, kernel, kernel))
+        torch.testing.assert_close(out, conv(image.unsqueeze(0))[0])
+
+
+def test_apply_kernel_identity_keeps_the_image_and_blur_keeps_a_flat_one():
+    image = torch.rand(1, 9, 9)
+    torch.testing.assert_close(widgets.apply_kernel(image, "identity", padding=1), image)
+    flat = torch.full((1, 6, 6), 0.5)
+    torch.testing.assert_close(widgets.apply_kernel(flat, "blur (box)"), torch.full((1, 4, 4), 0.5))
+
+
+def test_apply_kernel_scales_uint8_and_accepts_h_x_w():
+    out = widgets.apply_kernel(torch.full((5, 5), 255, dtype=torch.uint8), "identity")
+    torch.testing.assert_close(out, torch.ones(1, 3, 3))
+
+
+def test_apply_kernel_clear_errors():
+    with pytest.raises(ValueError, match="does not fit in the 2 x 2 image with padding 0"):
+        widgets.apply_kernel(torch.rand(1, 2, 2), "sharpen")
+    with pytest.raises(ValueError, match="stride must be >= 1"):
+        widgets.apply_kernel(torch.rand(1, 8, 8), "sharpen", stride=0)
+    with pytest.raises(ValueError, match=r"C x H x W or H x W, got shape \(1, 1, 8, 8\)"):
+        widgets.apply_kernel(torch.rand(1, 1, 8, 8), "sharpen")
+
+
+def test_draw_convolution_titles_show_the_output_size():
+    fig = widgets.draw_convolution(torch.rand(3, 32, 32), "sharpen", stride=2, padding=1)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles[0] == "input 3 x 32 x 32"
+    assert titles[2].startswith("output 3 x 16 x 16\nfloor((32 + 2*1 - 3) / 2) + 1 = 16")
+    plt.close(fig)
+
+
+def test_conv_explorer_redraws_on_change(monkeypatch):
+    calls = []
+    real = widgets.draw_convolution
+
+    def spy(image, kernel, stride, padding):
+        calls.append((kernel, stride, padding))
+        return real(image, kernel, stride, padding)
+
+    monkeypatch.setattr(widgets, "draw_convolution", spy)
+    explorer = widgets.conv_explorer(torch.rand(1, 16, 16))
+    kernel, stride, padding = explorer.children[0].children
+    kernel.value = "blur (box)"
+    stride.value = 2
+    padding.value = 1
+    assert calls == [
+        ("edge (Laplacian)", 1, 0),
+        ("blur (box)", 1, 0),
+        ("blur (box)", 2, 0),
+        ("blur (box)", 2, 1),
+    ]
+    plt.close("all")
