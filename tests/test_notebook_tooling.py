@@ -306,6 +306,7 @@ def test_tqdm_widgets_become_final_text_and_other_widgets_keep_their_state():
         widget_output("bbox", "batches:   0%|          | 0/4"),
         widget_output("cbox", "0it [00:00, ?it/s]"),
         widget_output("slider", "IntSlider(value=3)"),
+        widget_output("lost", "Button(description='stateless')"),
     ]
     nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": widget_state(models)}
     outputs = tool.normalise(nb).cells[0].outputs
@@ -313,7 +314,9 @@ def test_tqdm_widgets_become_final_text_and_other_widgets_keep_their_state():
         "epochs: 100%|██████████| 3/3 [00:09<00:00, 3.0s/it]",  # the final text, not 0%
         "17it [00:01, 17.0it/s]",  # unknown total: counts only; the hidden bar is gone
         "IntSlider(value=3)",
+        "Button(description='stateless')",  # no state stored: only its text is kept
     ]
+    assert list(outputs[3].data) == ["text/plain"]
     assert "application/vnd.jupyter.widget-view+json" not in outputs[0].data
     assert "application/vnd.jupyter.widget-view+json" in outputs[2].data
     kept = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
@@ -389,7 +392,9 @@ def test_edit_is_caught_then_run_executes_and_rebuilds(workspace, capsys):
     assert "executed in" in capsys.readouterr().out
     assert tool.read(path).metadata["course"]["executed"]["mode"] == "smoke"
     assert cli(workspace, "check") == 1
-    assert "last executed in smoke mode" in capsys.readouterr().out
+    assert "last executed in smoke mode; solution notebooks are committed executed in full" in (
+        capsys.readouterr().out
+    )
 
 
 def exercise_outputs(nb):

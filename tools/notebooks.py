@@ -354,7 +354,8 @@ def replace_tqdm_widgets(nb: NotebookNode) -> None:
     finished run (even when the widget state is saved), and GitHub shows the text fallback,
     which tqdm writes once, at 0%. So each tqdm bar becomes a plain-text output of its final
     state, read from the widget state that nbclient stores; bars that tqdm hid (leave=False)
-    are dropped, as a live notebook drops them. Other widgets are left alone.
+    are dropped, as a live notebook drops them. A widget output with no stored state at all
+    keeps only its other representations. Other widgets are left alone.
     """
     widgets = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {})
     state = widgets.get("state", {})
@@ -365,7 +366,10 @@ def replace_tqdm_widgets(nb: NotebookNode) -> None:
         for output in cell.get("outputs", []):
             view = output.get("data", {}).get(WIDGET_VIEW)
             bar = _tqdm_text(view["model_id"], state) if view else None
-            if bar is None:
+            if view and view["model_id"] not in state and len(output.data) > 1:
+                del output.data[WIDGET_VIEW]  # no state: no frontend can draw it; keep the text
+                kept.append(output)
+            elif bar is None:
                 kept.append(output)
             elif bar:
                 output.data = {"text/plain": bar}
@@ -435,7 +439,15 @@ def read(path: Path) -> NotebookNode:
     try:
         return nbformat.read(path, as_version=4)
     except Exception as error:  # nbformat raises several kinds
-        raise NotebookError(f"{path}: not a readable notebook ({error}).") from error
+        raise NotebookError(f"{show(path)}: not a readable notebook ({error}).") from error
+
+
+def show(path: Path) -> str:
+    """A path as a person would type it: relative to the repository when inside it."""
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
 
 
 def write_if_changed(path: Path, text: str) -> bool:
@@ -543,13 +555,27 @@ def staleness(nb: NotebookNode, name: str) -> str | None:
     """Why the outputs are not current for the sources, or None if they are."""
     rec = record(nb)
     if not rec:
-        return (
-            f"{name} has no execution record: it was not executed by {REGENERATE} (if you have "
-            f"just executed it in full with nbconvert, adopt it: python3 course.py notebooks stamp "
-            f"{name})."
-        )
+        return f"{name} has no execution record (it was not executed by {REGENERATE})."
     if rec.get("source_sha256") != source_hash(nb):
         return f"{name} was edited after it was last executed."
+    return None
+
+
+def outdated(nb: NotebookNode, name: str, mode: str = "full") -> str | None:
+    """What is wrong with the execution record, and the command that fixes it; None if current."""
+    reason = staleness(nb, name)
+    if reason and not record(nb):
+        return (
+            f"{reason} Run: {REGENERATE} {name} (or, if you have just executed it in full mode "
+            f"with nbconvert: python3 course.py notebooks stamp {name})"
+        )
+    if reason:
+        return f"{reason} Run: {REGENERATE} {name}"
+    if record(nb).get("mode") != mode:
+        return (
+            f"{name} was last executed in {record(nb).get('mode')} mode; solution notebooks are "
+            f"committed executed in {mode} mode. Run: {REGENERATE} {name}"
+        )
     return None
 
 
@@ -594,15 +620,7 @@ def check_notebook(path: Path, paths: Paths, mode: str = "full") -> list[str]:
         nb = read(path)
     except NotebookError as error:
         return [str(error)]
-    problems = []
-    reason = staleness(nb, name)
-    if reason:
-        problems.append(f"{reason} Run: {REGENERATE} {name}")
-    elif record(nb).get("mode") != mode:
-        problems.append(
-            f"{name} was last executed in {record(nb).get('mode')} mode; commit it executed in "
-            f"{mode} mode: {REGENERATE} {name}"
-        )
+    problems = [message] if (message := outdated(nb, name, mode)) else []
     problems += execution_problems(nb, name)
     problems += exercise_problems(nb, name)
     if path.read_text(encoding="utf-8") != dumps(normalise(copy.deepcopy(nb))):
@@ -620,9 +638,9 @@ def student_problems(path: Path, paths: Paths, nb: NotebookNode | None = None) -
     except NotebookError as error:
         return [f"{error} (so its student version cannot be built)"]
     if not student.exists():
-        return [f"{student} is missing. Run: {REBUILD_STUDENTS}"]
+        return [f"{show(student)} is missing. Run: {REBUILD_STUDENTS}"]
     if student.read_text(encoding="utf-8") != expected:
-        return [f"{student} is not what {path.stem} generates now. Run: {REBUILD_STUDENTS}"]
+        return [f"{show(student)} is not what {path.stem} generates now. Run: {REBUILD_STUDENTS}"]
     return []
 
 
@@ -671,7 +689,7 @@ def command_students(paths: Paths, names: Sequence[str]) -> int:
     if not names:
         for orphan in orphan_students(paths):
             orphan.unlink()
-            print(f"{orphan.stem}: removed {orphan} (its solution notebook is gone)")
+            print(f"{orphan.stem}: removed {show(orphan)} (its solution notebook is gone)")
     return 0
 
 
@@ -715,12 +733,12 @@ def command_run(
             print(f"{name}: up to date ({mode}), not executed")
         text = dumps(normalise(nb))
         if write_if_changed(path, text):
-            print(f"{name}: wrote {path}")
+            print(f"{name}: wrote {show(path)}")
         build_student(path, paths, read(path))
     if not names:
         for orphan in orphan_students(paths):
             orphan.unlink()
-            print(f"{orphan.stem}: removed {orphan} (its solution notebook is gone)")
+            print(f"{orphan.stem}: removed {show(orphan)} (its solution notebook is gone)")
     return 0
 
 
@@ -766,7 +784,7 @@ def command_check(paths: Paths, names: Sequence[str]) -> int:
     if not names:
         for orphan in orphan_students(paths):
             failures += 1
-            print(f"{orphan} has no solution notebook. Run: {REBUILD_STUDENTS}")
+            print(f"{show(orphan)} has no solution notebook. Run: {REBUILD_STUDENTS}")
     print("all notebooks ok" if not failures else f"{failures} problem notebook(s)")
     return 1 if failures else 0
 
