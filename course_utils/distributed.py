@@ -205,10 +205,11 @@ def run_and_stream(
     )
     assert process.stdout is not None
     for raw in iter(process.stdout.readline, b""):
-        line = raw.decode("utf-8", errors="replace").rstrip("\n")
-        if "\x1b[A" in line:  # an inner bar redrawn in place: a terminal would overwrite it
+        # what a terminal would leave on screen: the text after the last carriage return
+        visible = raw.decode("utf-8", errors="replace").rstrip("\n").split("\r")[-1]
+        if "\x1b[A" in visible:  # an inner bar, redrawn in place one line further down
             continue
-        line = _ANSI.sub("", line.split("\r")[-1]).rstrip()
+        line = _ANSI.sub("", visible).rstrip()
         if line:
             print(line, flush=True)
     return process.wait()

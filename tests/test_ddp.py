@@ -207,7 +207,9 @@ def test_the_rank0_checkpoint_loads_into_a_plain_model(ddp_run, mnist_test):
 
 def test_two_processes_match_one_process_with_the_same_effective_batch(ddp_run, mnist_dir):
     """2 x 32 under DDP sees the same 64 images per step as 1 x 64 alone, so it trains the same
-    model up to rounding (summation order). Tolerances: weights 1e-3 (measured: about 2e-6);
+    model up to rounding (summation order). Adam amplifies rounding in tiny gradients as steps go
+    on (after 282 steps, relative difference 2e-3 even within one process), so the run is short.
+    Tolerances: relative weight difference 1e-3 (measured after these 63 steps: 3e-7);
     test accuracy 0.5 points, i.e. 5 of 1,000 borderline images (measured: identical)."""
     folder, _ = ddp_run
     args = common_args(mnist_dir) + ["--batch-size", str(2 * PER_RANK_BATCH), "--checkpoint",
@@ -216,8 +218,9 @@ def test_two_processes_match_one_process_with_the_same_effective_batch(ddp_run, 
     assert "world size 1" in result.stdout
     single = torch.load(folder / "single" / "rank0.pt", weights_only=True)
     ddp = torch.load(folder / "ranks" / "rank0.pt", weights_only=True)
-    worst = max((single[k] - ddp[k]).abs().max().item() for k in single)
-    assert worst < 1e-3
+    one = torch.cat([single[k].flatten() for k in single])
+    two = torch.cat([ddp[k].flatten() for k in single])
+    assert ((one - two).norm() / two.norm()).item() < 1e-3
     acc_single = torch.load(folder / "single.pt", weights_only=True)["history"]["test_accuracy"][-1]
     acc_ddp = torch.load(folder / "ddp.pt", weights_only=True)["history"]["test_accuracy"][-1]
     assert abs(acc_single - acc_ddp) <= 0.005
@@ -263,7 +266,7 @@ def test_torchrun_command_uses_this_python():
 def test_run_and_stream_drops_inner_bar_redraws(capsys):
     program = (
         "import sys; print('start'); sys.stderr.write('outer 0%\\n\\ninner 50%\\x1b[A\\n');"
-        "sys.stderr.write('\\rinner gone\\x1b[A\\n\\router 100%\\n'); sys.exit(3)"
+        "sys.stderr.write('\\rinner gone\\x1b[A\\router 50%\\router 100%\\n'); sys.exit(3)"
     )
     status = cud.run_and_stream([sys.executable, "-c", program])
     assert status == 3
