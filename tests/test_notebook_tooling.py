@@ -294,6 +294,7 @@ def test_tqdm_widgets_become_final_text_and_other_widgets_keep_their_state():
     )
     models.update(tqdm_models("b", "batches:\u2007\u2007\u20070%", 4, 4, "0/4", hidden=True))
     models.update(tqdm_models("c", "", 1, 1, "17it\u2007[00:01,\u200717.0it/s]"))
+    models.update(tqdm_models("d", "logging:\u2007100%", 299, 300, "\u2007299/300"))
     models["slider"] = {
         "model_name": "IntSliderModel",
         "state": {"value": 3, "layout": "IPY_MODEL_slay"},
@@ -305,6 +306,7 @@ def test_tqdm_widgets_become_final_text_and_other_widgets_keep_their_state():
         widget_output("abox", "epochs:   0%|          | 0/3 [00:00<?, ?it/s]"),
         widget_output("bbox", "batches:   0%|          | 0/4"),
         widget_output("cbox", "0it [00:00, ?it/s]"),
+        widget_output("dbox", "logging:   0%|          | 0/300"),
         widget_output("slider", "IntSlider(value=3)"),
         widget_output("lost", "Button(description='stateless')"),
     ]
@@ -313,12 +315,13 @@ def test_tqdm_widgets_become_final_text_and_other_widgets_keep_their_state():
     assert [o.data.get("text/plain") for o in outputs] == [
         "epochs: 100%|██████████| 3/3 [00:09<00:00, 3.0s/it]",  # the final text, not 0%
         "17it [00:01, 17.0it/s]",  # unknown total: counts only; the hidden bar is gone
+        "logging: 100%|█████████▉| 299/300",  # tqdm's own partial block
         "IntSlider(value=3)",
         "Button(description='stateless')",  # no state stored: only its text is kept
     ]
-    assert list(outputs[3].data) == ["text/plain"]
+    assert list(outputs[4].data) == ["text/plain"]
     assert "application/vnd.jupyter.widget-view+json" not in outputs[0].data
-    assert "application/vnd.jupyter.widget-view+json" in outputs[2].data
+    assert "application/vnd.jupyter.widget-view+json" in outputs[3].data
     kept = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
     assert set(kept) == {"slider", "slay"}  # only the state the slider needs
 

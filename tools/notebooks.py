@@ -329,11 +329,10 @@ def _tqdm_text(model_id: str, state: dict) -> str | None:
 
     if not text(left.get("value")):  # unknown total: tqdm shows counts and rate only
         return text(right.get("value"))
+    from tqdm.std import Bar  # the same blocks tqdm draws in a terminal
+
     fraction = min(max((bar.get("value", 0) - bar.get("min", 0)) / (bar.get("max") or 1), 0), 1)
-    filled = round(fraction * 10)
-    return (
-        f"{text(left.get('value'))}|{'█' * filled}{' ' * (10 - filled)}|{text(right.get('value'))}"
-    )
+    return f"{text(left.get('value'))}|{format(Bar(fraction, 10), '')}|{text(right.get('value'))}"
 
 
 def _widget_refs(value: object) -> set[str]:
