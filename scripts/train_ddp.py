@@ -137,7 +137,10 @@ def check_resume(args: argparse.Namespace, context: cud.DistributedContext) -> N
     if not exists:
         cud.print0(f"No checkpoint at {args.checkpoint} yet: starting from scratch.")
         return
-    saved = cu.load_checkpoint(args.checkpoint, map_location="cpu")
+    try:
+        saved = cu.load_checkpoint(args.checkpoint, map_location="cpu")
+    except cu.CheckpointError as error:
+        fail(f"{error}\nDelete it, or pass another --checkpoint, to start from scratch.")
     if saved["epoch"] >= args.epochs:
         cud.print0(
             f"{args.checkpoint} already holds {saved['epoch']} epochs; raise --epochs to train more."

@@ -3,6 +3,7 @@ scripts/train_ddp.py launched with torchrun as 2 processes on a real MNIST subse
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import socket
 import subprocess
@@ -243,16 +244,48 @@ def test_resume_continues_where_the_checkpoint_stopped(ddp_run, mnist_dir):
     assert history["epoch"] == [1, 2]
 
 
-def test_missing_data_gives_a_clear_message(tmp_path):
-    result = run_script(["--data-dir", str(tmp_path), "--epochs", "1"], nproc=None, cwd=tmp_path)
-    assert result.returncode == 2
-    assert "MNIST is not available" in result.stderr and "does not download" in result.stderr
+def load_script():
+    """scripts/train_ddp.py as a module, to test its checks in this process (no torch start-up)."""
+    spec = importlib.util.spec_from_file_location("train_ddp", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-def test_bad_sizes_give_a_clear_message(tmp_path):
-    result = run_script(["--train-size", "0"], nproc=None, cwd=tmp_path)
-    assert result.returncode == 2
-    assert "--train-size must be between 1 and 60,000, got 0" in result.stderr
+def test_missing_data_gives_a_clear_message(tmp_path, capsys):
+    script = load_script()
+    args = script.parse_args(["--data-dir", str(tmp_path), "--epochs", "1"])
+    with pytest.raises(SystemExit) as exit_info:
+        script.load_data(args)
+    assert exit_info.value.code == 2
+    stderr = capsys.readouterr().err
+    assert "MNIST is not available" in stderr and "does not download" in stderr
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--train-size", "0"], "--train-size must be between 1 and 60,000, got 0"),
+        (["--test-size", "10001"], "--test-size must be between 1 and 10,000, got 10001"),
+        (["--epochs", "0"], "--epochs must be at least 1, got 0"),
+        (["--lr", "-1"], "--lr must be positive, got -1.0"),
+    ],
+)
+def test_bad_arguments_give_a_clear_message(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        load_script().parse_args(argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_corrupt_checkpoint_gives_a_clear_message(tmp_path, capsys):
+    script = load_script()
+    (tmp_path / "bad.pt").write_text("not a checkpoint")
+    args = script.parse_args(["--checkpoint", str(tmp_path / "bad.pt"), "--resume"])
+    context = cud.init_distributed("cpu")  # no torchrun: a single process
+    with pytest.raises(SystemExit):
+        script.check_resume(args, context)
+    assert "is not a readable checkpoint" in capsys.readouterr().err
 
 
 def test_torchrun_command_uses_this_python():
