@@ -55,6 +55,12 @@ def ensure_environment() -> None:
     STAMP.write_text(wanted)
 
 
+def has_curve_encryption() -> bool:
+    """Whether the environment's pyzmq can encrypt kernel connections (pip and conda wheels can)."""
+    check = "import zmq, sys; sys.exit(0 if zmq.has('curve') else 1)"
+    return subprocess.run([str(PYTHON), "-c", check], cwd=ROOT).returncode == 0
+
+
 def main(argv: list[str]) -> None:
     if not argv or argv[0] not in {"lab", "test", "notebooks", "setup"}:
         sys.exit(__doc__)
@@ -64,6 +70,8 @@ def main(argv: list[str]) -> None:
     os.environ["PATH"] = env_bin
     if command == "lab":
         extra = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
+        if has_curve_encryption():  # an encrypted kernel transport: no TCP warning at kernel start
+            extra.append("--KernelManager.transport_encryption=auto")
         run(BIN / "jupyter", "lab", "notebooks", *extra, *rest)
     elif command == "test":
         os.environ.setdefault("COURSE_SMOKE", "1")
