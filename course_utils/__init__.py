@@ -40,11 +40,11 @@ from course_utils.training import autocast, evaluate, fit, is_main_process, pred
 
 __version__ = "0.1.0"
 
-_LAZY_MODULES = {"data", "plots", "widgets"}
+_LAZY_MODULES = {"data", "plots", "pretrained", "widgets"}
 
 
 def __getattr__(name: str) -> Any:
-    """Import `data`, `plots` and `widgets` on first use (they pull in heavy libraries)."""
+    """Import `data`, `plots`, `pretrained` and `widgets` on first use (they pull in heavy libraries)."""
     if name in _LAZY_MODULES:
         return importlib.import_module(f"course_utils.{name}")
     raise AttributeError(f"module 'course_utils' has no attribute {name!r}")

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import torch
-from PIL import Image
 from torch.utils.data import DataLoader, RandomSampler
-from torchvision.transforms.functional import pil_to_tensor
 
 from course_utils.checks.base import (  # noqa: F401
     ExerciseError,
@@ -67,6 +65,9 @@ def exercise_2(dataset: object) -> None:
             )
         image, label = item
         path, expected_label = samples[index]
+        from PIL import Image  # here, not at the top: `import course_utils` stays light
+        from torchvision.transforms.functional import pil_to_tensor
+
         if isinstance(image, Image.Image):
             fail(f"dataset[{index}] returns a PIL image; apply self.transform to it.", hint)
         image = expect_tensor(image, f"the image of dataset[{index}]", hint)
