@@ -1,3 +1,174 @@
 """Exercise checks for notebooks/04_optimizers.ipynb."""
 
-from course_utils.checks.base import ExerciseError, fail, passed  # noqa: F401
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable, Sequence
+
+import torch
+from torch import nn
+
+from course_utils.checks.base import (  # noqa: F401
+    ExerciseError,
+    expect_close,
+    expect_shape,
+    expect_tensor,
+    fail,
+    passed,
+)
+
+
+def _toy_problem() -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
+    """A small seeded linear classifier and one batch, the same every call."""
+    generator = torch.Generator().manual_seed(0)
+    model = nn.Linear(4, 3)
+    with torch.no_grad():
+        model.weight.copy_(torch.randn(3, 4, generator=generator))
+        model.bias.copy_(torch.randn(3, generator=generator))
+    inputs = torch.randn(8, 4, generator=generator)
+    targets = torch.randint(0, 3, (8,), generator=generator)
+    return model, inputs, targets
+
+
+def exercise_1(train_step: Callable) -> None:
+    """Exercise 1 of lesson 04: a train_step(model, optimizer, loss_fn, inputs, targets) -> float."""
+    hint = (
+        "the five lines in order: optimizer.zero_grad(); outputs = model(inputs); "
+        "loss = loss_fn(outputs, targets); loss.backward(); optimizer.step(); then return loss.item()."
+    )
+    if not callable(train_step):
+        fail(f"train_step should be a function, not a {type(train_step).__name__}.", hint)
+    model, inputs, targets = _toy_problem()
+    reference = copy.deepcopy(model)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
+    ref_optimizer = torch.optim.SGD(reference.parameters(), lr=0.5)
+    loss_fn = nn.CrossEntropyLoss()
+    before = [p.detach().clone() for p in model.parameters()]
+    for step in (1, 2, 3):
+        result = train_step(model, optimizer, loss_fn, inputs, targets)
+        ref_optimizer.zero_grad()
+        ref_loss = loss_fn(reference(inputs), targets)
+        ref_loss.backward()
+        ref_optimizer.step()
+        if isinstance(result, torch.Tensor):
+            fail(
+                "train_step returned a tensor; return a plain number.",
+                "return loss.item(): a tensor would keep the whole graph of the step alive.",
+            )
+        if not isinstance(result, (int, float)):
+            fail(
+                f"train_step returned {type(result).__name__}, expected the loss as a float.", hint
+            )
+        if step == 1 and all(
+            torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True)
+        ):
+            fail(
+                "the parameters did not change after one train_step.",
+                "call loss.backward() before optimizer.step(), and do not clear the gradients "
+                "between them (zero_grad comes first). " + hint,
+            )
+        if not math.isclose(result, ref_loss.item(), rel_tol=1e-5, abs_tol=1e-6):
+            fail(
+                f"at step {step} train_step returned {result:.5f}, expected {ref_loss.item():.5f}.",
+                "return the loss computed in this step, before the update: loss.item().",
+            )
+        same = all(
+            torch.allclose(a, b, atol=1e-6)
+            for a, b in zip(model.parameters(), reference.parameters(), strict=True)
+        )
+        if not same:
+            detail = (
+                "the gradients of earlier steps were added to this step's: call "
+                "optimizer.zero_grad() at the start of every step."
+                if step > 1
+                else hint
+            )
+            fail(f"after step {step} the parameters differ from a correct training step.", detail)
+    passed("Exercise 1 (the training step)")
+
+
+def exercise_2(optimizer: torch.optim.Optimizer, model: nn.Module) -> None:
+    """Exercise 2 of lesson 04: SGD with lr 0.05, momentum 0.9 and weight decay 1e-4 for `model`."""
+    hint = "torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=1e-4)"
+    if not isinstance(optimizer, torch.optim.SGD):
+        fail(f"optimizer is a {type(optimizer).__name__}, expected torch.optim.SGD.", hint)
+    group = optimizer.param_groups[0]
+    wanted = {"lr": 0.05, "momentum": 0.9, "weight_decay": 1e-4}
+    for key, value in wanted.items():
+        if not math.isclose(float(group[key]), value, rel_tol=1e-9):
+            fail(f"the optimizer's {key} is {group[key]}, expected {value}.", hint)
+    given = {id(p) for g in optimizer.param_groups for p in g["params"]}
+    missing = [name for name, p in model.named_parameters() if id(p) not in given]
+    if missing:
+        fail(
+            f"the optimizer does not update these parameters of the model: {missing}.",
+            "pass model.parameters() of this very model (not of another instance).",
+        )
+    passed("Exercise 2 (SGD with momentum and weight decay)")
+
+
+def expected_step_lrs(
+    epochs: int = 10, lr: float = 0.1, step_size: int = 3, gamma: float = 0.1
+) -> list[float]:
+    """The learning rate used in each epoch under StepLR (exercise 3 of lesson 04)."""
+    return [lr * gamma ** (epoch // step_size) for epoch in range(epochs)]
+
+
+def _all_close(a: Sequence[float], b: Sequence[float]) -> bool:
+    return all(math.isclose(x, y, rel_tol=1e-6) for x, y in zip(a, b, strict=True))
+
+
+def exercise_3(lrs: Sequence[float]) -> None:
+    """Exercise 3 of lesson 04: the learning rate of each of 10 epochs under StepLR(3, 0.1)."""
+    hint = (
+        "in each epoch, first read optimizer.param_groups[0]['lr'] (the rate this epoch uses), "
+        "then call scheduler.step() at the end of the epoch."
+    )
+    if isinstance(lrs, torch.Tensor):
+        lrs = lrs.tolist()
+    try:
+        values = [float(v) for v in lrs]
+    except (TypeError, ValueError):
+        fail(f"lrs should be a list of 10 numbers, not {type(lrs).__name__}.", hint)
+    expected = expected_step_lrs()
+    if len(values) != len(expected):
+        fail(f"lrs has {len(values)} values, expected one per epoch ({len(expected)}).", hint)
+    if not _all_close(values, expected):
+        shifted = expected_step_lrs(epochs=11)[1:]
+        if _all_close(values, shifted):
+            fail(
+                "lrs is one epoch ahead: each value was read after scheduler.step().",
+                hint,
+            )
+        fail(
+            f"lrs is {[f'{v:.3g}' for v in values]}, expected {[f'{v:.3g}' for v in expected]}.",
+            hint,
+        )
+    passed("Exercise 3 (StepLR)")
+
+
+def exercise_4(best_lr: float, features: torch.Tensor, labels: torch.Tensor, steps: int) -> None:
+    """Exercise 4 of lesson 04: the best of four SGD learning rates on the lesson's problem."""
+    from course_utils.widgets import lr_loss_curve  # imports ipywidgets: only when needed
+
+    candidates = (0.001, 0.01, 0.1, 1.0)
+    hint = (
+        "run cu.widgets.lr_loss_curve(x_train, y_train, lr, 'SGD', steps) for each candidate and "
+        "keep the lr whose mean loss over the last 50 steps is lowest."
+    )
+    if not isinstance(best_lr, (int, float)) or float(best_lr) not in candidates:
+        fail(f"best_lr is {best_lr!r}; it should be one of {candidates}.", hint)
+    scores = {}
+    for lr in candidates:
+        losses = lr_loss_curve(features, labels, lr, "SGD", steps)
+        tail = losses[-50:]
+        scores[lr] = math.inf if not all(map(math.isfinite, tail)) else sum(tail) / len(tail)
+    best = min(scores, key=scores.get)
+    if float(best_lr) != best:
+        table = ", ".join(f"lr={lr}: {score:.3f}" for lr, score in scores.items())
+        fail(
+            f"best_lr is {best_lr}, but lr={best} ends lower (mean of the last 50 losses: {table}).",
+            hint,
+        )
+    passed(f"Exercise 4 (the best learning rate is {best})")
