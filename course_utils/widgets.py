@@ -6,6 +6,7 @@ that draws one state, so it can be tested and used without a browser.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Sequence
 
 import ipywidgets as widgets
@@ -89,6 +90,18 @@ def draw_dataset_page(
                        ncols=ncols, title=title)  # fmt: skip
 
 
+def figure_png(fig: Figure) -> bytes:
+    """Render a figure to PNG bytes for an ipywidgets Image, and close it. Lessons 01 and 02.
+
+    An Image widget is updated in place; unlike an Output widget it needs no display() or
+    clear_output() calls, which can stall notebook runners such as nbclient.
+    """
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    return buffer.getvalue()
+
+
 def dataset_browser(
     dataset: Sequence,
     class_names: Sequence[str] | None = None,
@@ -103,14 +116,11 @@ def dataset_browser(
                                continuous_update=False)  # fmt: skip
     previous = widgets.Button(description="\u25c0 previous")
     following = widgets.Button(description="next \u25b6")
-    output = widgets.Output()
+    picture = widgets.Image(format="png")
 
     def redraw(_: object = None) -> None:
-        with output:
-            output.clear_output(wait=True)
-            fig = draw_dataset_page(dataset, slider.value, class_names, per_page, ncols, mean, std)
-            display(fig)
-            plt.close(fig)
+        fig = draw_dataset_page(dataset, slider.value, class_names, per_page, ncols, mean, std)
+        picture.value = figure_png(fig)
 
     def step(delta: int) -> None:
         slider.value = min(last, max(0, slider.value + delta))
@@ -119,7 +129,7 @@ def dataset_browser(
     following.on_click(lambda _: step(1))
     slider.observe(redraw, names="value")
     redraw()
-    return widgets.VBox([widgets.HBox([previous, slider, following]), output])
+    return widgets.VBox([widgets.HBox([previous, slider, following]), picture])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -250,19 +260,16 @@ def conv_explorer(image: torch.Tensor) -> widgets.VBox:
     stride = widgets.IntSlider(value=1, min=1, max=4, description="stride", continuous_update=False)
     padding = widgets.IntSlider(value=0, min=0, max=4, description="padding",
                                 continuous_update=False)  # fmt: skip
-    output = widgets.Output()
+    picture = widgets.Image(format="png")
 
     def redraw(_: object = None) -> None:
-        with output:
-            output.clear_output(wait=True)
-            fig = draw_convolution(image, kernel.value, stride.value, padding.value)
-            display(fig)
-            plt.close(fig)
+        fig = draw_convolution(image, kernel.value, stride.value, padding.value)
+        picture.value = figure_png(fig)
 
     for control in (kernel, stride, padding):
         control.observe(redraw, names="value")
     redraw()
-    return widgets.VBox([widgets.HBox([kernel, stride, padding]), output])
+    return widgets.VBox([widgets.HBox([kernel, stride, padding]), picture])
 
 
 # ---------------------------------------------------------------------------------------------

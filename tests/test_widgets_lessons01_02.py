@@ -67,17 +67,31 @@ def test_draw_dataset_page_titles_with_class_names():
     plt.close(fig)
 
 
+PNG_MAGIC = b"\x89PNG"
+
+
+def test_figure_png_renders_and_closes():
+    fig = plt.figure()
+    data = widgets.figure_png(fig)
+    assert data.startswith(PNG_MAGIC)
+    assert not plt.fignum_exists(fig.number)
+
+
 def test_dataset_browser_builds_and_pages():
     browser = widgets.dataset_browser(PILDataset(20), per_page=8)
     previous, slider, following = browser.children[0].children
+    picture = browser.children[1]
+    first_page = bytes(picture.value)
+    assert first_page.startswith(PNG_MAGIC)
     assert (slider.min, slider.max, slider.value) == (0, 2, 0)
     following.click()
+    assert bytes(picture.value) != first_page  # redrawn for page 1
     following.click()
     following.click()  # stops at the last page
     assert slider.value == 2
     previous.click()
     assert slider.value == 1
-    plt.close("all")
+    assert plt.get_fignums() == []  # every drawn page was closed
 
 
 def test_get_kernel_by_name_and_unknown_name():
@@ -151,4 +165,5 @@ def test_conv_explorer_redraws_on_change(monkeypatch):
         ("blur (box)", 2, 0),
         ("blur (box)", 2, 1),
     ]
-    plt.close("all")
+    assert bytes(explorer.children[1].value).startswith(PNG_MAGIC)
+    assert plt.get_fignums() == []
