@@ -14,7 +14,6 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 import torch.nn.functional as F
-from IPython.display import display
 from matplotlib.figure import Figure
 from PIL import Image
 from torch import nn
@@ -91,7 +90,7 @@ def draw_dataset_page(
 
 
 def figure_png(fig: Figure) -> bytes:
-    """Render a figure to PNG bytes for an ipywidgets Image, and close it. Lessons 01 and 02.
+    """Render a figure to PNG bytes for an ipywidgets Image, and close it. Lessons 01, 02 and 04.
 
     An Image widget is updated in place; unlike an Output widget it needs no display() or
     clear_output() calls, which can stall notebook runners such as nbclient.
@@ -412,19 +411,16 @@ def lr_explorer(
                                        description="learning rate", readout_format=".4f",
                                        continuous_update=False, style={"description_width": "initial"})  # fmt: skip
     menu = widgets.Dropdown(options=list(OPTIMIZERS), value=optimizer, description="optimizer")
-    output = widgets.Output()
+    picture = widgets.Image(format="png")  # redrawn in place: see figure_png
     earlier: dict[str, list[float]] = {}
 
     def train(_: object = None) -> None:
         label = f"{menu.value}, lr={lr_slider.value:.4g}"
 
         def redraw(losses: list[float]) -> None:
-            with output:
-                output.clear_output(wait=True)
-                others = {k: v for k, v in earlier.items() if k != label}
-                fig = draw_lr_curves({label: losses, **others}, title=f"{steps} steps of {label}")
-                display(fig)
-                plt.close(fig)
+            others = {k: v for k, v in earlier.items() if k != label}
+            fig = draw_lr_curves({label: losses, **others}, title=f"{steps} steps of {label}")
+            picture.value = figure_png(fig)
 
         losses = lr_loss_curve(
             features, labels, lr_slider.value, menu.value, steps, callback=redraw
@@ -437,4 +433,4 @@ def lr_explorer(
     lr_slider.observe(train, names="value")
     menu.observe(train, names="value")
     train()
-    return widgets.VBox([widgets.HBox([lr_slider, menu]), output])
+    return widgets.VBox([widgets.HBox([lr_slider, menu]), picture])
