@@ -21,7 +21,7 @@ def test_smoke_run_prints_tables(mnist_dir, cifar_dir, tmp_path):
     for heading in ("### MNIST", "### CIFAR-10"):
         assert heading in text
     assert text.count("| epoch |") == 2
-    assert text.count("| recipe | epochs | s/epoch | final | best | time to target |") == 2
+    assert text.count("| recipe | epochs | s/epoch | CPU s/epoch | final | best | time to target |") == 2
     assert "| 1 | " in text  # one row per epoch
     payload = json.loads(out.read_text())
     assert payload["smoke"] is True
