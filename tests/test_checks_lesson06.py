@@ -84,7 +84,7 @@ def matrix():
 
 def test_exercise_2_accepts_reference(capsys, matrix):
     lesson06.exercise_2(matrix.diagonal() / matrix.sum(1), matrix)
-    assert "hardest class" in capsys.readouterr().out
+    assert "hardest class:" in capsys.readouterr().out
 
 
 def test_exercise_2_rejects_column_sums(matrix):

@@ -119,8 +119,8 @@ def exercise_2(accuracy_per_class: torch.Tensor, matrix: torch.Tensor) -> None:
             hint,
         )
     worst_class = int(expected.nan_to_num(2).argmin())
-    passed(f"Exercise 2 (per-class accuracy): the hardest class is number {worst_class}, "
-           f"{100 * expected[worst_class]:.1f}% correct")  # fmt: skip
+    share = 100 * expected[worst_class]
+    passed(f"Exercise 2 (per-class accuracy; hardest class: {worst_class}, {share:.1f}%)")
 
 
 def _asymmetric_batch(n: int) -> torch.Tensor:
@@ -164,4 +164,4 @@ def exercise_3(random_hflip: Callable[[torch.Tensor], torch.Tensor]) -> None:
             "two calls mirrored exactly the same images: draw new random numbers on every call.",
             hint,
         )
-    passed(f"Exercise 3 (random horizontal flip): {100 * share:.0f}% of 1000 images mirrored")
+    passed(f"Exercise 3 (random horizontal flip; {100 * share:.0f}% of 1000 images mirrored)")
