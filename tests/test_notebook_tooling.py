@@ -550,6 +550,8 @@ def run_nbval(*extra):
         "pytest",
         "-p",
         "no:cacheprovider",
+        "-o",
+        "addopts=",  # only the options given here, not the project's (which add the sanitizers)
         "--nbval-lax",
         *extra,
         str(GOOD),
