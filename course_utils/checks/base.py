@@ -50,3 +50,33 @@ def expect_close(
     if not torch.allclose(actual_t, expected_t, atol=atol, rtol=rtol):
         worst = (actual_t - expected_t).abs().max().item()
         fail(f"{name} is not the expected value (largest difference {worst:.4g}).", hint)
+
+
+def expect_per_class_accuracy(
+    answer: object, matrix: torch.Tensor, name: str, hint: str
+) -> torch.Tensor:
+    """Fail unless `answer` is each true class's accuracy from a confusion matrix (rows: true
+    class), naming the usual slips; return the expected values. Lessons 05 and 06."""
+    answer = expect_tensor(answer, name, hint)
+    expect_shape(answer, (matrix.shape[0],), name, hint)
+    if not answer.is_floating_point():
+        fail(
+            f"{name} has dtype {answer.dtype}: integer division rounds every accuracy down "
+            f"to 0 or 1.",
+            hint,
+        )
+    expected = matrix.diagonal().double() / matrix.sum(1).double()
+    precision = matrix.diagonal().double() / matrix.sum(0).double()
+    got = answer.detach().double().cpu()
+    if not torch.allclose(got, expected, atol=1e-4, equal_nan=True):
+        if torch.allclose(got, precision, atol=1e-4, equal_nan=True):
+            fail(
+                "you divided by the column totals (how often each class was predicted): that is "
+                "each class's precision, not its accuracy.",
+                hint,
+            )
+        if torch.allclose(got, 100 * expected, atol=1e-2, equal_nan=True):
+            fail(f"{name} is in percent; give fractions between 0 and 1, not percentages.", hint)
+        worst = (got - expected).abs().nan_to_num(0).max().item()
+        fail(f"{name} is not the accuracy per true class (largest difference {worst:.3g}).", hint)
+    return expected

@@ -7,9 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from course_utils.checks.base import (
-    expect_close,
-    expect_shape,
-    expect_tensor,
+    expect_per_class_accuracy,
     fail,
     passed,
 )  # noqa: F401
@@ -60,22 +58,7 @@ def exercise_2(per_class: torch.Tensor, matrix: torch.Tensor) -> None:
         "row i of the matrix holds every test image whose true digit is i; its diagonal entry "
         "counts the correct ones. matrix.diagonal() / matrix.sum(1) divides by the row totals."
     )
-    per_class = expect_tensor(per_class, "per_class", hint)
-    k = matrix.shape[0]
-    expect_shape(per_class, (k,), "per_class", hint)
-    expected = matrix.diagonal().double() / matrix.sum(1).double()
-    by_column = matrix.diagonal().double() / matrix.sum(0).double()
-    actual = per_class.double()
-    if not torch.allclose(actual, expected, atol=1e-4, equal_nan=True):
-        if torch.allclose(actual, by_column, atol=1e-4, equal_nan=True):
-            fail(
-                "you divided by the column totals: that is the precision of each prediction "
-                "(how often 'predicted i' is right), not the accuracy on each true digit.",
-                hint,
-            )
-        if torch.allclose(actual, 100 * expected, atol=1e-2, equal_nan=True):
-            fail("these are percentages; give fractions between 0 and 1.", hint)
-        expect_close(actual, expected, "per_class", hint, atol=1e-4)
+    expected = expect_per_class_accuracy(per_class, matrix, "per_class", hint)
     worst = int(expected.nan_to_num(2.0).argmin())
     passed(
         f"Exercise 2 (accuracy per digit; the hardest digit is {worst}: {100 * expected[worst]:.1f}%)"

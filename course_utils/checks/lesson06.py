@@ -12,6 +12,7 @@ from torch import nn
 from course_utils.checks.base import (  # noqa: F401
     ExerciseError,
     expect_close,
+    expect_per_class_accuracy,
     expect_shape,
     expect_tensor,
     fail,
@@ -92,32 +93,7 @@ def exercise_2(accuracy_per_class: torch.Tensor, matrix: torch.Tensor) -> None:
         "row i of the matrix counts the images whose true class is i; the diagonal holds the "
         "correct ones. Divide matrix.diagonal() by the row sums, matrix.sum(1), as floats."
     )
-    accuracy_per_class = expect_tensor(accuracy_per_class, "accuracy_per_class", hint)
-    k = matrix.shape[0]
-    expect_shape(accuracy_per_class, (k,), "accuracy_per_class", hint)
-    expected = matrix.diagonal().double() / matrix.sum(1).double()
-    if not accuracy_per_class.is_floating_point():
-        fail(
-            f"accuracy_per_class has dtype {accuracy_per_class.dtype}: integer division rounds "
-            f"every accuracy down to 0 or 1.",
-            hint,
-        )
-    precision = matrix.diagonal().double() / matrix.sum(0).double()
-    got = accuracy_per_class.double().cpu()
-    if not torch.allclose(got, expected, atol=1e-6, equal_nan=True):
-        if torch.allclose(got, precision, atol=1e-6, equal_nan=True):
-            fail(
-                "you divided by the column sums (how often each class was predicted): that is "
-                "each class's precision, not its accuracy.",
-                hint,
-            )
-        if torch.allclose(got, 100 * expected, atol=1e-4, equal_nan=True):
-            fail("accuracy_per_class is in percent; give fractions between 0 and 1.", hint)
-        worst = (got - expected).abs().nan_to_num(0).max().item()
-        fail(
-            f"accuracy_per_class is not the accuracy per true class (largest difference {worst:.3g}).",
-            hint,
-        )
+    expected = expect_per_class_accuracy(accuracy_per_class, matrix, "accuracy_per_class", hint)
     worst_class = int(expected.nan_to_num(2).argmin())
     share = 100 * expected[worst_class]
     passed(f"Exercise 2 (per-class accuracy; hardest class: {worst_class}, {share:.1f}%)")
