@@ -7,28 +7,16 @@ while notebooks/ is empty. Fix a failure with the command its message names; see
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
+from tools import notebooks as tool
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def load_tool():
-    """tools/notebooks.py is a script, not a package: load it by path."""
-    name = "course_notebook_tool"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / "notebooks.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-tool = load_tool()
 PATHS = tool.Paths()
 SOLUTIONS = PATHS.solutions()
 NAMES = [p.stem for p in SOLUTIONS]

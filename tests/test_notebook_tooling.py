@@ -8,7 +8,6 @@ Tests that start a kernel take a few seconds each.
 from __future__ import annotations
 
 import copy
-import importlib.util
 import os
 import re
 import shutil
@@ -20,6 +19,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from tools import notebooks as tool
+
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
 GOOD = FIXTURES / "notebooks" / "90_fixture_lesson.ipynb"
@@ -27,18 +28,6 @@ GOOD_STUDENT = FIXTURES / "student" / "90_fixture_lesson.ipynb"
 SANITIZE = ROOT / "notebooks" / "nbval_sanitize.cfg"
 
 
-def load_tool():
-    """tools/notebooks.py is a script, not a package: load it by path."""
-    name = "course_notebook_tool"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / "notebooks.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-tool = load_tool()
 
 
 @pytest.fixture()

@@ -1,0 +1,1 @@
+"""Instructor tools (not part of the installed package)."""
