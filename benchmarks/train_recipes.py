@@ -6,7 +6,7 @@
 
 MNIST: note 002's recipe (HandbookConvNet, Adam, batch 512, DataLoader, fp32) against the
 course's (the same net, TensorLoader, AdamW + one-cycle schedule, bf16). Target: 99.0%.
-CIFAR-10: note 004's recipe (Note004Net, SGD lr 1e-2, batch 64, DataLoader, ToTensor only)
+CIFAR-10: note 004's recipe (TuduiNet, SGD lr 1e-2, batch 64, DataLoader, ToTensor only)
 against the course's (CifarResNet, TensorLoader with flip and pad-and-crop, SGD + Nesterov with a
 one-cycle schedule, label smoothing, bf16, channels_last). Target: the accuracy the course's
 recipe reaches within the time the note-004 recipe takes for its epochs.
@@ -143,15 +143,15 @@ def course_mnist(args, device: torch.device) -> dict:
 
 
 def note004_cifar(args, device: torch.device) -> dict:
-    """Note 004's CIFAR-10 recipe: Note004Net, SGD lr 1e-2, batch 64, DataLoader, ToTensor only."""
+    """Note 004's CIFAR-10 recipe: TuduiNet, SGD lr 1e-2, batch 64, DataLoader, ToTensor only."""
     to_tensor = transforms.ToTensor()
     train = _subset(data.load_cifar10(True, transform=to_tensor), args.train_size)
     test = _subset(data.load_cifar10(False, transform=to_tensor), args.test_size)
     train_loader = DataLoader(train, batch_size=64)  # the note does not shuffle
     test_loader = DataLoader(test, batch_size=64)
-    model = cu.Note004Net().to(device)
+    model = cu.TuduiNet().to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=1e-2)
-    return run_recipe("note 004 (Note004Net, SGD, DataLoader, fp32)", model, train_loader,
+    return run_recipe("note 004 (TuduiNet, SGD, DataLoader, fp32)", model, train_loader,
                       test_loader, optimizer, args.epochs_for("note004"))  # fmt: skip
 
 

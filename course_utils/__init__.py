@@ -21,10 +21,11 @@ from course_utils.metrics import accuracy, confusion_matrix, per_class_accuracy
 from course_utils.models import (
     CifarResNet,
     HandbookConvNet,
-    Note004Net,
-    Note004SequentialNet,
+    TuduiNet,
+    TuduiSequentialNet,
     count_parameters,
 )
+from course_utils.precision import PrecisionChoice, pick_precision
 from course_utils.runtime import (
     Settings,
     environment_report,
@@ -51,10 +52,10 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "CheckpointError", "CifarResNet", "HandbookConvNet", "Note004Net", "Note004SequentialNet",
+    "CheckpointError", "CifarResNet", "HandbookConvNet", "TuduiNet", "TuduiSequentialNet",
     "Settings", "TensorLoader", "accuracy", "atomic_save", "autocast", "checks",
     "confusion_matrix", "count_parameters", "distributed", "environment_report", "evaluate", "fit",
     "format_report", "is_main_process", "load_checkpoint", "metrics", "models",
-    "per_class_accuracy", "pick_device", "predict", "resolve_data_dir", "resolve_smoke",
+    "per_class_accuracy", "pick_device", "pick_precision", "PrecisionChoice", "predict", "resolve_data_dir", "resolve_smoke",
     "save_checkpoint", "seed_everything", "setup", "train_one_epoch", "unwrap",
 ]  # fmt: skip

@@ -1,4 +1,4 @@
-"""The course's models: the source notes' networks exactly as written, and a stronger CIFAR-10 net.
+"""The course's models: the source tutorials' networks exactly as written, and a stronger CIFAR-10 net.
 
 Shapes in comments are C x H x W for one sample. Lessons: 02 (layers), 05 (MNIST), 06 (CIFAR-10).
 """
@@ -11,7 +11,7 @@ from torch import nn
 
 
 class HandbookConvNet(nn.Module):
-    """The handbook's MNIST ConvNet (source note 002), layer for layer. Lesson 05.
+    """The MNIST ConvNet of the pytorch-handbook (zergtant/pytorch-handbook), layer for layer. Lesson 05.
 
     It ends in log_softmax, so pair it with `F.nll_loss` (CrossEntropyLoss gives the same
     value on its output, because log_softmax of log-probabilities changes nothing).
@@ -40,8 +40,9 @@ class HandbookConvNet(nn.Module):
         return out
 
 
-class Note004Net(nn.Module):
-    """The CIFAR-10 net of source note 004 with explicit layers (no activations, as in the note).
+class TuduiNet(nn.Module):
+    """The CIFAR-10 net of the Tudui (xiaotudui) PyTorch tutorial, as written up in the blog post
+    "Network：神经网络代码": explicit layers and no activations, exactly as the source has it.
     Lessons 02 and 06."""
 
     def __init__(self) -> None:
@@ -70,8 +71,8 @@ class Note004Net(nn.Module):
         return x
 
 
-class Note004SequentialNet(nn.Module):
-    """The same net written with nn.Sequential, as note 004 does next. Lesson 02."""
+class TuduiSequentialNet(nn.Module):
+    """The same net written with nn.Sequential, as the Tudui tutorial does next. Lesson 02."""
 
     def __init__(self) -> None:
         super().__init__()

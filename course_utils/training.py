@@ -21,8 +21,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from course_utils.checkpoints import load_checkpoint, save_checkpoint
+from course_utils.precision import Precision
 
-Precision = Literal["fp32", "bf16", "fp16"]
 HISTORY_KEYS = ("epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "lr", "seconds")
 
 

@@ -51,9 +51,9 @@ def test_save_is_atomic_when_interrupted(tmp_path, monkeypatch):
 def test_checkpoint_of_another_model_names_the_differences(tmp_path):
     path = cu.save_checkpoint(tmp_path / "ck.pt", cu.HandbookConvNet())
     with pytest.raises(CheckpointError) as error:
-        cu.load_checkpoint(path, cu.Note004Net())
+        cu.load_checkpoint(path, cu.TuduiNet())
     message = str(error.value)
-    assert "saved from HandbookConvNet" in message and "does not fit Note004Net" in message
+    assert "saved from HandbookConvNet" in message and "does not fit TuduiNet" in message
     assert "missing in the checkpoint" in message and "conv3.weight" in message
     assert "not in the model" in message and "fc1.weight" in message
     assert "conv1.weight: checkpoint (10, 1, 5, 5), model (32, 3, 5, 5)" in message

@@ -37,7 +37,7 @@ def test_exercise_2_accepts_reference(capsys):
 
 
 class FlattenEverything(nn.Module):
-    """Note 004's mistake: torch.flatten(imgs) and Linear(196608, 10)."""
+    """The Tudui tutorial's mistake: torch.flatten(imgs) and Linear(196608, 10)."""
 
     def __init__(self) -> None:
         super().__init__()

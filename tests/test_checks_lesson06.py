@@ -9,7 +9,7 @@ import course_utils as cu
 from course_utils.checks import ExerciseError, lesson06
 
 
-class ReLUNet(cu.Note004Net):
+class ReLUNet(cu.TuduiNet):
     """The reference answer of exercise 1."""
 
     def forward(self, x):
@@ -20,7 +20,7 @@ class ReLUNet(cu.Note004Net):
         return self.linear2(x)
 
 
-class ConvReLUOnly(cu.Note004Net):
+class ConvReLUOnly(cu.TuduiNet):
     """A typical slip: no ReLU after linear1."""
 
     def forward(self, x):
@@ -41,7 +41,7 @@ def test_exercise_1_accepts_reference(capsys):
 
 
 def test_exercise_1_accepts_relu_after_pooling(capsys):
-    class PoolThenReLU(cu.Note004Net):
+    class PoolThenReLU(cu.TuduiNet):
         def forward(self, x):
             x = F.relu(self.maxpool1(self.conv1(x)))
             x = F.relu(self.maxpool2(self.conv2(x)))
@@ -54,7 +54,7 @@ def test_exercise_1_accepts_relu_after_pooling(capsys):
 
 def test_exercise_1_rejects_the_linear_net():
     with pytest.raises(ExerciseError, match="still linear"):
-        lesson06.exercise_1(cu.Note004Net())
+        lesson06.exercise_1(cu.TuduiNet())
 
 
 def test_exercise_1_rejects_missing_linear_relu():

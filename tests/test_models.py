@@ -8,8 +8,8 @@ from course_utils import models
     ("model", "shape", "params"),
     [
         (models.HandbookConvNet(), (4, 1, 28, 28), 1_007_590),
-        (models.Note004Net(), (4, 3, 32, 32), 145_578),
-        (models.Note004SequentialNet(), (4, 3, 32, 32), 145_578),
+        (models.TuduiNet(), (4, 3, 32, 32), 145_578),
+        (models.TuduiSequentialNet(), (4, 3, 32, 32), 145_578),
     ],
 )
 def test_notes_models_shapes_and_sizes(model, shape, params):
@@ -22,12 +22,12 @@ def test_handbook_net_outputs_log_probabilities():
     assert torch.allclose(out.exp().sum(1), torch.ones(3), atol=1e-5)
 
 
-def test_note004_explicit_and_sequential_forms_compute_the_same_function():
-    explicit, sequential = models.Note004Net(), models.Note004SequentialNet()
+def test_tudui_explicit_and_sequential_forms_compute_the_same_function():
+    explicit, sequential = models.TuduiNet(), models.TuduiSequentialNet()
     sequential.model1.load_state_dict(
         dict(zip(sequential.model1.state_dict().keys(), explicit.state_dict().values(), strict=True))
     )
-    x = torch.ones(64, 3, 32, 32)  # as in note 004
+    x = torch.ones(64, 3, 32, 32)  # as in the Tudui tutorial
     assert torch.allclose(explicit(x), sequential(x), atol=1e-6)
 
 

@@ -18,13 +18,13 @@ from course_utils.checks.base import (  # noqa: F401
     fail,
     passed,
 )
-from course_utils.models import Note004Net, count_parameters
+from course_utils.models import TuduiNet, count_parameters
 
 
-def _note004_forward(
-    net: Note004Net, x: torch.Tensor, relu_convs: bool, relu_linear: bool
+def _tudui_forward(
+    net: TuduiNet, x: torch.Tensor, relu_convs: bool, relu_linear: bool
 ) -> torch.Tensor:
-    """Note 004's forward pass with ReLU after the convolutions and/or after linear1."""
+    """The Tudui net's forward pass with ReLU after the convolutions and/or after linear1."""
     act = F.relu if relu_convs else (lambda t: t)
     x = net.maxpool1(act(net.conv1(x)))  # 32 x 16 x 16
     x = net.maxpool2(act(net.conv2(x)))  # 32 x 8 x 8
@@ -36,19 +36,19 @@ def _note004_forward(
 
 
 def exercise_1(model: nn.Module) -> None:
-    """Exercise 1 of lesson 06: note 004's net with a ReLU after each convolution and after linear1."""
+    """Exercise 1 of lesson 06: the Tudui net with a ReLU after each convolution and after linear1."""
     hint = (
-        "subclass cu.Note004Net and write forward again, with F.relu(...) (or nn.ReLU) around "
+        "subclass cu.TuduiNet and write forward again, with F.relu(...) (or nn.ReLU) around "
         "conv1, conv2, conv3 and linear1; keep the layers (and their names) as they are."
     )
     if not isinstance(model, nn.Module):
         fail(f"model should be an nn.Module, but it is a {type(model).__name__}.", hint)
     with torch.random.fork_rng():  # leave the notebook's random state as it was
         torch.manual_seed(6)
-        reference = Note004Net()
+        reference = TuduiNet()
     if count_parameters(model) != count_parameters(reference):
         fail(
-            f"model has {count_parameters(model):,} parameters; note 004's net has "
+            f"model has {count_parameters(model):,} parameters; the Tudui net has "
             f"{count_parameters(reference):,}, and ReLU adds none. Did you add or change a layer?",
             hint,
         )
@@ -56,7 +56,7 @@ def exercise_1(model: nn.Module) -> None:
     try:
         model.load_state_dict(reference.state_dict())
     except RuntimeError as error:
-        fail(f"note 004's weights do not load into model (the layer names differ): {error}", hint)
+        fail(f"the Tudui net's weights do not load into model (the layer names differ): {error}", hint)
     model.eval()
     x = torch.randn(4, 3, 32, 32, generator=torch.Generator().manual_seed(6))
     with torch.no_grad():
@@ -75,14 +75,14 @@ def exercise_1(model: nn.Module) -> None:
             (True, False): "there is a ReLU after each convolution but none after linear1.",
         }
         for (convs, linear), problem in variants.items():
-            expected = _note004_forward(reference, x, convs, linear)
+            expected = _tudui_forward(reference, x, convs, linear)
             if torch.allclose(out, expected, atol=1e-5):
                 if problem is None:
-                    passed("Exercise 1 (note 004's net with ReLU)")
+                    passed("Exercise 1 (the Tudui net with ReLU)")
                     return
                 fail(problem, hint)
     fail(
-        "model's output is not note 004's net with a ReLU after conv1, conv2, conv3 and linear1.",
+        "model's output is not the Tudui net with a ReLU after conv1, conv2, conv3 and linear1.",
         hint,
     )
 

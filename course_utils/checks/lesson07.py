@@ -130,7 +130,7 @@ def exercise_3(model: nn.Module, num_classes: int = 10) -> None:
     if len(classifier) != 7:
         fail(
             f"model.classifier has {len(classifier)} layers, VGG16's has 7. add_module adds a "
-            "layer (the note's first way); this exercise replaces index 6.",
+            "layer (the Tudui tutorial's first way); this exercise replaces index 6.",
             hint,
         )
     head = classifier[6]
