@@ -2,6 +2,7 @@
 """The course's set-up commands. Needs only Python 3.10+.
 
     python3 course.py lab         create .venv if missing, then open the course in JupyterLab
+                                  (on student/, the lessons with exercises; solutions in notebooks/)
     python3 course.py test        create .venv if missing, then run the whole test suite
     python3 course.py setup       only create/update .venv
     python3 course.py notebooks   (instructors) re-run the solution notebooks, rebuild student ones
@@ -27,6 +28,7 @@ VENV = Path(os.environ.get("COURSE_VENV", ROOT / ".venv"))
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 STAMP = VENV / ".course-installed"
+STUDENT_URL = "/lab/tree/student"  # where `lab` opens: the student notebooks
 
 
 def requirements_hash() -> str:
@@ -61,6 +63,21 @@ def has_curve_encryption() -> bool:
     return subprocess.run([str(PYTHON), "-c", check], cwd=ROOT).returncode == 0
 
 
+def lab_command(encrypted_transport: bool = False) -> list[str | Path]:
+    """JupyterLab serving the whole course, opened on student/ (the notebooks with the exercises).
+
+    The solution notebooks stay one folder away, in notebooks/ (its README.md says what they are).
+    """
+    command: list[str | Path] = [
+        BIN / "jupyter", "lab", f"--ServerApp.root_dir={ROOT}", f"--LabApp.default_url={STUDENT_URL}",
+    ]  # fmt: skip
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--allow-root")
+    if encrypted_transport:  # an encrypted kernel transport: no TCP warning at kernel start
+        command.append("--KernelManager.transport_encryption=auto")
+    return command
+
+
 def main(argv: list[str]) -> None:
     if not argv or argv[0] not in {"lab", "test", "notebooks", "setup"}:
         sys.exit(__doc__)
@@ -69,10 +86,7 @@ def main(argv: list[str]) -> None:
     env_bin = str(BIN) + os.pathsep + os.environ.get("PATH", "")
     os.environ["PATH"] = env_bin
     if command == "lab":
-        extra = ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
-        if has_curve_encryption():  # an encrypted kernel transport: no TCP warning at kernel start
-            extra.append("--KernelManager.transport_encryption=auto")
-        run(BIN / "jupyter", "lab", "notebooks", *extra, *rest)
+        run(*lab_command(has_curve_encryption()), *rest)
     elif command == "test":
         os.environ.setdefault("COURSE_SMOKE", "1")
         run(PYTHON, "-m", "pytest", *rest)
