@@ -11,29 +11,97 @@ X = torch.tensor([[0.1, 0.2, 0.3]])
 Y = torch.tensor([1])
 
 
+def reference_cross_entropy(logits, targets):
+    correct = logits.gather(1, targets.unsqueeze(1)).squeeze(1)
+    return (torch.logsumexp(logits, dim=1) - correct).mean()
+
+
 def test_exercise_1_accepts_reference(capsys):
-    lesson03.exercise_1(-X[0, 1] + torch.logsumexp(X[0], 0), X, Y)
+    lesson03.exercise_1(reference_cross_entropy)
     assert "correct" in capsys.readouterr().out
 
 
-def test_exercise_1_accepts_a_python_float(capsys):
-    lesson03.exercise_1(F.cross_entropy(X, Y).item(), X, Y)
-    assert "1.1019" in capsys.readouterr().out
+def test_exercise_1_accepts_indexing_with_arange(capsys):
+    def by_indexing(logits, targets):
+        return (logits.logsumexp(1) - logits[torch.arange(len(targets)), targets]).mean()
+
+    lesson03.exercise_1(by_indexing)
+    assert "correct" in capsys.readouterr().out
+
+
+def test_exercise_1_rejects_the_naive_exp_that_overflows():
+    def naive(logits, targets):
+        p = torch.exp(logits) / torch.exp(logits).sum(1, keepdim=True)
+        return -torch.log(p[torch.arange(len(targets)), targets]).mean()
+
+    with pytest.raises(ExerciseError, match="logits around 1000.*overflowed"):
+        lesson03.exercise_1(naive)
+
+
+def test_exercise_1_rejects_calling_f_cross_entropy():
+    with pytest.raises(ExerciseError, match="calls F.cross_entropy"):
+        lesson03.exercise_1(lambda logits, targets: F.cross_entropy(logits, targets))
+
+
+def test_exercise_1_rejects_calling_cross_entropy_loss():
+    with pytest.raises(ExerciseError, match="calls F.cross_entropy"):
+        lesson03.exercise_1(lambda logits, targets: nn.CrossEntropyLoss()(logits, targets))
+
+
+@pytest.mark.parametrize(
+    "log_softmax",
+    [
+        lambda z: F.log_softmax(z, dim=1),
+        lambda z: torch.log_softmax(z, dim=1),
+        lambda z: z.log_softmax(1),
+    ],
+    ids=["F.log_softmax", "torch.log_softmax", "Tensor.log_softmax"],
+)
+def test_exercise_1_rejects_log_softmax(log_softmax):
+    def with_log_softmax(logits, targets):
+        return -log_softmax(logits)[torch.arange(len(targets)), targets].mean()
+
+    with pytest.raises(ExerciseError, match="log_softmax"):
+        lesson03.exercise_1(with_log_softmax)
+    # the patched functions are restored afterwards
+    assert torch.allclose(F.log_softmax(X, dim=1), X - torch.logsumexp(X, 1, keepdim=True))
+
+
+def test_exercise_1_rejects_the_sum_over_the_batch():
+    def summed(logits, targets):
+        return (logits.logsumexp(1) - logits[torch.arange(len(targets)), targets]).sum()
+
+    with pytest.raises(ExerciseError, match="the SUM over the batch"):
+        lesson03.exercise_1(summed)
+
+
+def test_exercise_1_rejects_one_loss_per_sample():
+    def per_sample(logits, targets):
+        return logits.logsumexp(1) - logits[torch.arange(len(targets)), targets]
+
+    with pytest.raises(ExerciseError, match="one loss per sample"):
+        lesson03.exercise_1(per_sample)
 
 
 def test_exercise_1_rejects_a_negative_loss():
+    def negative(logits, targets):
+        return -reference_cross_entropy(logits, targets)
+
     with pytest.raises(ExerciseError, match="negative"):
-        lesson03.exercise_1(X[0, 1] - torch.logsumexp(X[0], 0), X, Y)
+        lesson03.exercise_1(negative)
 
 
-def test_exercise_1_rejects_a_probability():
-    with pytest.raises(ExerciseError, match="a probability, not a loss"):
-        lesson03.exercise_1(torch.softmax(X, 1)[0, 1], X, Y)
+def test_exercise_1_rejects_the_wrong_class():
+    def first_class(logits, targets):
+        return (logits.logsumexp(1) - logits[:, 0]).mean()
+
+    with pytest.raises(ExerciseError, match="but F.cross_entropy gives"):
+        lesson03.exercise_1(first_class)
 
 
-def test_exercise_1_rejects_a_vector():
-    with pytest.raises(ExerciseError, match=r"shape \(1, 3\); expected a single number"):
-        lesson03.exercise_1(-torch.log_softmax(X, 1), X, Y)
+def test_exercise_1_rejects_a_number_instead_of_a_function():
+    with pytest.raises(ExerciseError, match="should be a function"):
+        lesson03.exercise_1(F.cross_entropy(X, Y))
 
 
 def _x():
@@ -85,37 +153,67 @@ def test_exercise_3_rejects_a_double_sigmoid():
         lesson03.exercise_3(nn.BCEWithLogitsLoss()(torch.sigmoid(logits), targets), logits, targets)
 
 
+def test_exercise_3_rejects_bceloss_on_a_sigmoid_when_a_logit_saturates():
+    logits = torch.tensor([2.2, -1.3, 0.4, 5.0, -3.1, -150.0])
+    targets = torch.tensor([1.0, 0.0, 1.0, 1.0, 0.0, 1.0])
+    lesson03.exercise_3(nn.BCEWithLogitsLoss()(logits, targets), logits, targets)
+    with pytest.raises(ExerciseError, match="BCELoss clamps log\\(0\\) at -100"):
+        lesson03.exercise_3(nn.BCELoss()(torch.sigmoid(logits), targets), logits, targets)
+
+
 def test_exercise_3_rejects_mse():
     logits, targets = _logits_targets()
     with pytest.raises(ExerciseError, match="expected"):
         lesson03.exercise_3(nn.MSELoss()(torch.sigmoid(logits), targets), logits, targets)
 
 
-def _p_q():
+def _p_q_logits():
     g = torch.Generator().manual_seed(0)
-    return torch.randn(4, 5, generator=g).softmax(1), torch.randn(4, 5, generator=g).softmax(1)
+    return torch.randn(4, 5, generator=g).softmax(1), torch.randn(4, 5, generator=g)
 
 
 def test_exercise_4_accepts_reference(capsys):
-    p, q = _p_q()
-    lesson03.exercise_4(nn.KLDivLoss(reduction="batchmean")(q.log(), p), p, q)
+    p, q_logits = _p_q_logits()
+    lesson03.exercise_4(
+        nn.KLDivLoss(reduction="batchmean")(F.log_softmax(q_logits, 1), p), p, q_logits
+    )
     assert "correct" in capsys.readouterr().out
 
 
+def test_exercise_4_accepts_log_of_softmax(capsys):
+    p, q_logits = _p_q_logits()
+    lesson03.exercise_4(
+        nn.KLDivLoss(reduction="batchmean")(q_logits.softmax(1).log(), p), p, q_logits
+    )
+    assert "correct" in capsys.readouterr().out
+
+
+def test_exercise_4_rejects_raw_logits_as_input():
+    p, q_logits = _p_q_logits()
+    with pytest.raises(ExerciseError, match="raw logits"):
+        lesson03.exercise_4(nn.KLDivLoss(reduction="batchmean")(q_logits, p), p, q_logits)
+
+
 def test_exercise_4_rejects_probabilities_as_input():
-    p, q = _p_q()
+    p, q_logits = _p_q_logits()
     with pytest.raises(ExerciseError, match="expects log-probabilities"):
-        lesson03.exercise_4(nn.KLDivLoss(reduction="batchmean")(q, p), p, q)
+        lesson03.exercise_4(
+            nn.KLDivLoss(reduction="batchmean")(q_logits.softmax(1), p), p, q_logits
+        )
 
 
 def test_exercise_4_rejects_swapped_arguments():
-    p, q = _p_q()
+    p, q_logits = _p_q_logits()
     with pytest.raises(ExerciseError, match="arguments are swapped"):
-        lesson03.exercise_4(nn.KLDivLoss(reduction="batchmean")(p.log(), q), p, q)
+        lesson03.exercise_4(
+            nn.KLDivLoss(reduction="batchmean")(p.log(), q_logits.softmax(1)), p, q_logits
+        )
 
 
 @pytest.mark.filterwarnings("ignore:reduction. .mean. divides")
 def test_exercise_4_rejects_mean_reduction():
-    p, q = _p_q()
+    p, q_logits = _p_q_logits()
     with pytest.raises(ExerciseError, match="batchmean"):
-        lesson03.exercise_4(nn.KLDivLoss(reduction="mean")(q.log(), p), p, q)
+        lesson03.exercise_4(
+            nn.KLDivLoss(reduction="mean")(F.log_softmax(q_logits, 1), p), p, q_logits
+        )

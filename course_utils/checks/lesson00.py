@@ -25,63 +25,128 @@ def exercise_1(grid: torch.Tensor) -> None:
     passed("Exercise 1 (a 3 x 4 grid)")
 
 
-def exercise_2(flat: torch.Tensor, images: torch.Tensor) -> None:
-    """Exercise 2 of lesson 00: flatten a batch of images to one row per image."""
+def exercise_2(flat: torch.Tensor, raw: torch.Tensor) -> None:
+    """Exercise 2 of lesson 00: raw uint8 digits to float32 rows of 784 pixels scaled to 0-1."""
     hint = (
-        "keep the batch dimension: images.flatten(1) or images.reshape(len(images), -1). "
-        "torch.flatten(images) with no start_dim flattens the batch dimension too."
+        "keep the batch dimension (raw.flatten(1), not torch.flatten(raw)), convert with .float() "
+        "and divide by 255."
     )
     flat = expect_tensor(flat, "flat", hint)
-    expected = images.reshape(images.shape[0], -1)
-    if flat.ndim == 1 and flat.numel() == images.numel():
+    expected = raw.reshape(raw.shape[0], -1).float() / 255
+    if flat.ndim == 1 and flat.numel() == raw.numel():
         fail(
-            f"flat has shape {tuple(flat.shape)}: all {images.shape[0]} images were merged into "
+            f"flat has shape {tuple(flat.shape)}: all {raw.shape[0]} images were merged into "
             f"one long vector, expected {tuple(expected.shape)} (one row per image).",
             hint,
         )
     expect_shape(flat, expected.shape, "flat", hint)
-    expect_close(flat, expected, "flat", "the rows must be the images in their original order.")
-    passed("Exercise 2 (flatten a batch)")
+    if not flat.is_floating_point():
+        fail(
+            f"flat has dtype {flat.dtype}: still whole numbers 0-255. Networks compute in float32.",
+            "convert with .float() (or .to(torch.float32)), then divide by 255.",
+        )
+    if flat.dtype != torch.float32:
+        fail(
+            f"flat has dtype {flat.dtype}, expected torch.float32 (the dtype layers use).",
+            "use .float(), which gives float32, rather than .double().",
+        )
+    if flat.detach().max().item() > 1.5:
+        fail(
+            f"flat goes up to {flat.detach().max().item():.0f}: the pixels are not scaled to 0-1.",
+            "divide by 255, the largest value a uint8 pixel can have.",
+        )
+    expect_close(
+        flat,
+        expected,
+        "flat",
+        "the rows must be the images in their original order, each divided by 255.",
+    )
+    passed("Exercise 2 (raw digits to float rows)")
 
 
-def exercise_3(stacked: torch.Tensor, a: torch.Tensor, b: torch.Tensor, c: torch.Tensor) -> None:
-    """Exercise 3 of lesson 00: stack three tensors along a new first dimension."""
-    hint = "torch.stack([a, b, c]) adds a new dimension 0; torch.cat([a, b, c]) joins along an existing one."
-    stacked = expect_tensor(stacked, "stacked", hint)
-    expected = torch.stack([a, b, c])
+def exercise_3(ink: torch.Tensor, raw: torch.Tensor) -> None:
+    """Exercise 3 of lesson 00: the fraction of pixels >= 128 in each image, from a torch.ge mask."""
+    hint = (
+        "torch.ge(raw, 128) is a True/False mask; .float() makes it 1s and 0s, and a mean over "
+        "dims (1, 2) averages each image's pixels, leaving one number per image."
+    )
+    ink = expect_tensor(ink, "ink", hint)
+    mask = torch.ge(raw, 128).float()
+    expected = mask.mean(dim=(1, 2))
+    n = raw.shape[0]
+    if ink.numel() == 1:
+        fail(
+            f"ink is a single number ({ink.float().mean().item():.4f}): you averaged over the whole "
+            f"batch, expected {n} numbers, one per image.",
+            hint,
+        )
     if (
-        tuple(stacked.shape) == tuple(torch.cat([a, b, c]).shape)
-        and stacked.shape != expected.shape
+        tuple(ink.shape) in {tuple(mask.mean(dim=1).shape), tuple(mask.mean(dim=2).shape)}
+        and ink.ndim == 2
     ):
         fail(
-            f"stacked has shape {tuple(stacked.shape)}: that is torch.cat (joined end to end), "
-            f"expected {tuple(expected.shape)}.",
-            hint,
+            f"ink has shape {tuple(ink.shape)}: you averaged over one dimension only (rows or columns), "
+            f"expected ({n},).",
+            "pass both pixel dimensions to the mean: dim=(1, 2).",
         )
-    expect_shape(stacked, expected.shape, "stacked", hint)
-    expect_close(stacked, expected, "stacked", "the order should be a, then b, then c.")
-    passed("Exercise 3 (stack three tensors)")
-
-
-def exercise_4(predictions: torch.Tensor, outputs: torch.Tensor, targets: torch.Tensor) -> None:
-    """Exercise 4 of lesson 00: predicted classes from a batch of scores with argmax(1)."""
-    hint = (
-        "outputs is N x K (one row of K class scores per sample); outputs.argmax(1) picks the "
-        "best class in each row. argmax(0) would pick the best sample in each column."
-    )
-    predictions = expect_tensor(predictions, "predictions", hint)
-    expected = outputs.argmax(1)
-    if tuple(predictions.shape) == (outputs.shape[1],) and outputs.shape[0] != outputs.shape[1]:
+    expect_shape(ink, expected.shape, "ink", hint)
+    if not ink.is_floating_point():
+        fail(f"ink has dtype {ink.dtype}; fractions need a float dtype.", hint)
+    got = ink.detach().double()
+    if torch.allclose(got, mask.sum(dim=(1, 2)).double()):
         fail(
-            f"predictions has shape {tuple(predictions.shape)}, one value per class; expected "
-            f"{tuple(expected.shape)}, one per sample. Did you use argmax(0)?",
-            hint,
+            "ink holds the number of bright pixels in each image, not the fraction.",
+            "use mean instead of sum (or divide the count by the 784 pixels of an image).",
         )
-    expect_shape(predictions, expected.shape, "predictions", hint)
-    if predictions.dtype.is_floating_point:
-        fail(f"predictions has dtype {predictions.dtype}; class indices are integers.", hint)
-    if not torch.equal(predictions.long(), expected):
-        wrong = int((predictions.long() != expected).sum())
-        fail(f"{wrong} of {len(expected)} predictions are not the highest-scoring class.", hint)
-    correct = int((predictions == targets).sum())
-    passed(f"Exercise 4 (argmax(1); {correct} of {len(targets)} predictions match the labels)")
+    strict = torch.gt(raw, 128).float().mean(dim=(1, 2))
+    if torch.allclose(got, strict.double()) and not torch.allclose(got, expected.double()):
+        fail("ink counts pixels above 128, but 128 itself should count too.", "torch.ge means >=.")
+    expect_close(ink, expected, "ink", hint)
+    passed(f"Exercise 3 (ink per image, from {got.min().item():.3f} to {got.max().item():.3f})")
+
+
+def _as_float(value: object, name: str, hint: str) -> float:
+    """A Python float from a one-element tensor or a number; fails on anything else."""
+    if isinstance(value, torch.Tensor):
+        if value.numel() != 1:
+            fail(f"{name} has shape {tuple(value.shape)}; expected a single number.", hint)
+        return float(value.detach().item())
+    if isinstance(value, (int, float)):
+        return float(value)
+    fail(f"{name} should be a number, not a {type(value).__name__}.", hint)
+    raise AssertionError  # unreachable: fail() raises
+
+
+def top_k_accuracy(logits: torch.Tensor, labels: torch.Tensor, k: int) -> float:
+    """The fraction of samples whose label is among their k highest scores (rows of logits)."""
+    best = logits.topk(k, dim=1).indices
+    return (best == labels.unsqueeze(1)).any(dim=1).float().mean().item()
+
+
+def exercise_4(top3: object, logits: torch.Tensor, labels: torch.Tensor) -> None:
+    """Exercise 4 of lesson 00: top-3 accuracy with topk along the class dimension."""
+    hint = (
+        "logits.topk(3, dim=1).indices gives each sample's three best classes (N x 3); compare "
+        "with labels.unsqueeze(1) (N x 1), take .any(dim=1) per row, then the mean as a float."
+    )
+    value = _as_float(top3, "top3", hint)
+    n = len(labels)
+    expected = top_k_accuracy(logits, labels, 3)
+    if abs(value - expected) < 1e-6:
+        passed(f"Exercise 4 (top-3 accuracy {value:.3f}: {round(value * n)} of {n} samples)")
+        return
+    if abs(value - expected * n) < 1e-6:
+        fail(
+            f"top3 is {value:g}: that is the number of hits, not the fraction.",
+            "divide by the number of samples (or take the mean).",
+        )
+    if abs(value - 100 * expected) < 1e-4:
+        fail(f"top3 is {value:g}: a percentage; give a fraction between 0 and 1.", hint)
+    if abs(value - top_k_accuracy(logits, labels, 1)) < 1e-6:
+        fail(
+            f"top3 is {value:g}: that is the ordinary (top-1) accuracy, from the single best class.",
+            "use topk(3, dim=1) to get each sample's three best classes.",
+        )
+    if not 0 <= value <= 1:
+        fail(f"top3 is {value:g}, but a fraction lies between 0 and 1.", hint)
+    fail(f"top3 is {value:g}, expected {expected:g}.", hint)

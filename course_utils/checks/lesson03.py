@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Callable, Iterator, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -29,27 +31,122 @@ def _as_number(value: object, name: str, hint: str) -> float:
     raise AssertionError  # unreachable: fail() raises
 
 
-def exercise_1(loss_by_hand: torch.Tensor | float, x: torch.Tensor, y: torch.Tensor) -> None:
-    """Exercise 1 of lesson 03: cross-entropy computed by hand from the logits."""
-    hint = "the loss is -log(softmax(x)[correct class]) = -x[y] + log(sum(exp(x)))."
-    value = _as_number(loss_by_hand, "loss_by_hand", hint)
-    expected = F.cross_entropy(x.reshape(1, -1).float(), y.reshape(1).long()).item()
-    if math.isclose(value, -expected, rel_tol=1e-4, abs_tol=1e-6):
+class _LibraryCalled(Exception):
+    """Raised by a library loss that an exercise must not call."""
+
+
+@contextlib.contextmanager
+def _forbid(names: Sequence[str]) -> Iterator[None]:
+    """Within the block, each `module.attribute` in `names` raises _LibraryCalled when called."""
+    owners = {"F": F, "torch": torch, "torch.Tensor": torch.Tensor, "torch.special": torch.special}
+    saved = []
+    try:
+        for name in names:
+            owner_name, attribute = name.rsplit(".", 1)
+            owner = owners[owner_name]
+            saved.append((owner, attribute, getattr(owner, attribute)))
+
+            def refuse(*args: object, _name: str = name, **kwargs: object) -> None:
+                raise _LibraryCalled(_name)
+
+            setattr(owner, attribute, refuse)
+        yield
+    finally:
+        for owner, attribute, original in reversed(saved):
+            setattr(owner, attribute, original)
+
+
+_FORBIDDEN = (
+    "F.cross_entropy",  # nn.CrossEntropyLoss calls it too
+    "F.nll_loss",  # and nn.NLLLoss
+    "F.log_softmax",
+    "torch.log_softmax",
+    "torch.Tensor.log_softmax",
+    "torch.special.log_softmax",
+)
+
+
+def _cross_entropy_cases() -> list[tuple[str, torch.Tensor, torch.Tensor]]:
+    """Batches the check tries: the lesson's example, random ones, and huge logits."""
+    g = torch.Generator().manual_seed(3)
+    return [
+        (
+            "the example [[0.1, 0.2, 0.3]], class 1",
+            torch.tensor([[0.1, 0.2, 0.3]]),
+            torch.tensor([1]),
+        ),
+        (
+            "a random batch of 6 x 4",
+            torch.randn(6, 4, generator=g),
+            torch.randint(0, 4, (6,), generator=g),
+        ),
+        (
+            "a random batch of 32 x 10",
+            3 * torch.randn(32, 10, generator=g),
+            torch.randint(0, 10, (32,), generator=g),
+        ),
+        (
+            "logits around 1000",
+            1000 + 50 * torch.randn(5, 3, generator=g),
+            torch.tensor([0, 1, 2, 1, 0]),
+        ),
+    ]
+
+
+def exercise_1(my_cross_entropy: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> None:
+    """Exercise 1 of lesson 03: mean cross-entropy from torch.logsumexp, without the library loss."""
+    hint = (
+        "per sample the loss is torch.logsumexp(logits, dim=1) minus the logit of the correct class "
+        "(logits[torch.arange(N), targets] or logits.gather(1, targets.unsqueeze(1))); then .mean()."
+    )
+    if not callable(my_cross_entropy):
         fail(
-            f"loss_by_hand is {value:.4f}: the right size but negative.",
-            "a loss is -log(p), not log(p).",
+            f"my_cross_entropy should be a function, not a {type(my_cross_entropy).__name__}.", hint
         )
-    probability = math.exp(-expected)
-    if math.isclose(value, probability, rel_tol=1e-4) or math.isclose(
-        value, 1 - probability, rel_tol=1e-4
-    ):
-        fail(
-            f"loss_by_hand is {value:.4f}, which is a probability, not a loss.",
-            "take -log of the softmax probability of the correct class.",
-        )
-    if not math.isclose(value, expected, rel_tol=1e-4, abs_tol=1e-6):
-        fail(f"loss_by_hand is {value:.4f}, expected {expected:.4f}.", hint)
-    passed(f"Exercise 1 (cross-entropy by hand = {value:.4f})")
+    for what, logits, targets in _cross_entropy_cases():
+        expected = F.cross_entropy(logits, targets).item()
+        try:
+            with _forbid(_FORBIDDEN):
+                result = my_cross_entropy(logits.clone(), targets.clone())
+        except _LibraryCalled as called:
+            fail(
+                f"my_cross_entropy calls {called.args[0]}: the exercise is to compute the loss yourself.",
+                "use torch.logsumexp for the log of the sum of exponentials; no log_softmax, "
+                "F.cross_entropy, nn.CrossEntropyLoss or NLLLoss.",
+            )
+        n = len(targets)
+        if isinstance(result, torch.Tensor) and result.numel() == n and n > 1:
+            fail(
+                f"on {what}, my_cross_entropy returns {n} numbers, one loss per sample.",
+                "average them with .mean(), as F.cross_entropy does by default.",
+            )
+        value = _as_number(result, "my_cross_entropy(logits, targets)", hint)
+        if not math.isfinite(value):
+            fail(
+                f"on {what}, my_cross_entropy gives {value}: torch.exp overflowed "
+                f"(e**1000 is too large for float32).",
+                "torch.logsumexp(logits, dim=1) computes log(sum(exp(logits))) without overflow, by "
+                "subtracting the largest logit first.",
+            )
+        if n > 1 and math.isclose(value, n * expected, rel_tol=1e-4):
+            fail(
+                f"on {what}, my_cross_entropy gives {value:.4f}, the SUM over the batch; "
+                f"F.cross_entropy gives the mean, {expected:.4f}.",
+                "average over the samples with .mean() instead of .sum().",
+            )
+        if math.isclose(value, -expected, rel_tol=1e-4, abs_tol=1e-6):
+            fail(
+                f"on {what}, my_cross_entropy gives {value:.4f}: the right size but negative.",
+                "a loss is -log(p), not log(p).",
+            )
+        if not math.isclose(value, expected, rel_tol=1e-4, abs_tol=1e-4):
+            fail(
+                f"on {what}, my_cross_entropy gives {value:.4f}, but F.cross_entropy gives {expected:.4f}.",
+                hint,
+            )
+    passed(
+        "Exercise 1 (cross-entropy from logsumexp: agrees with F.cross_entropy, also for huge logits)"
+    )
 
 
 def exercise_2(grad: torch.Tensor | None, x: torch.Tensor) -> None:
@@ -90,38 +187,57 @@ def exercise_3(loss: torch.Tensor | float, logits: torch.Tensor, targets: torch.
             f"loss is {value:.4f}: the sigmoid was applied twice (once by you, once by the loss).",
             "pass the logits themselves to BCEWithLogitsLoss, without torch.sigmoid.",
         )
+    clamped = F.binary_cross_entropy(torch.sigmoid(logits.float()), targets.float()).item()
+    if math.isclose(value, clamped, rel_tol=1e-4) and not math.isclose(
+        value, expected, rel_tol=1e-4
+    ):
+        fail(
+            f"loss is {value:.4f}: that is BCELoss on torch.sigmoid(logits). For a very negative "
+            f"logit the sigmoid rounds to 0 and BCELoss clamps log(0) at -100, so the worst "
+            f"mistake is under-counted (the true mean is {expected:.4f}).",
+            hint,
+        )
     if not math.isclose(value, expected, rel_tol=1e-4, abs_tol=1e-6):
         fail(f"loss is {value:.4f}, expected {expected:.4f}.", hint)
     passed(f"Exercise 3 (BCEWithLogitsLoss = {value:.4f})")
 
 
-def exercise_4(kl: torch.Tensor | float, p: torch.Tensor, q: torch.Tensor) -> None:
-    """Exercise 4 of lesson 03: KL(p || q) with nn.KLDivLoss(reduction="batchmean")."""
+def exercise_4(kl: torch.Tensor | float, p: torch.Tensor, q_logits: torch.Tensor) -> None:
+    """Exercise 4 of lesson 03: KL(p || softmax(q_logits)) with nn.KLDivLoss(reduction="batchmean")."""
     hint = (
-        "nn.KLDivLoss(reduction='batchmean')(q.log(), p): the first argument (the model's "
-        "prediction q) must be LOG-probabilities, the second (the target p) probabilities."
+        "nn.KLDivLoss(reduction='batchmean')(F.log_softmax(q_logits, dim=1), p): the first argument "
+        "(the model's prediction) must be LOG-probabilities, the second (the target) probabilities."
     )
     value = _as_number(kl, "kl", hint)
-    expected = (p * (p.log() - q.log())).sum(1).mean().item()
-    with_probs = F.kl_div(q, p, reduction="batchmean").item()
-    if math.isclose(value, with_probs, rel_tol=1e-4) and not math.isclose(
-        value, expected, rel_tol=1e-4
-    ):
+    log_q = F.log_softmax(q_logits.float(), dim=1)
+    expected = (p * (p.log() - log_q)).sum(1).mean().item()
+
+    def wrong(candidate: float) -> bool:
+        return math.isclose(value, candidate, rel_tol=1e-4) and not math.isclose(
+            value, expected, rel_tol=1e-4
+        )
+
+    if wrong(F.kl_div(q_logits.float(), p, reduction="batchmean").item()):
         fail(
-            f"kl is {value:.4f}: q was passed as probabilities, but KLDivLoss expects log-probabilities.",
+            f"kl is {value:.4f}: the raw logits were passed as the input, but logits are not "
+            f"log-probabilities (their exponentials do not sum to 1).",
+            "turn them into log-probabilities first with F.log_softmax(q_logits, dim=1).",
+        )
+    if wrong(F.kl_div(log_q.exp(), p, reduction="batchmean").item()):
+        fail(
+            f"kl is {value:.4f}: the input was probabilities (softmax), but KLDivLoss expects "
+            f"log-probabilities.",
             hint,
         )
-    swapped = F.kl_div(p.log(), q, reduction="batchmean").item()
-    if math.isclose(value, swapped, rel_tol=1e-4) and not math.isclose(
-        value, expected, rel_tol=1e-4
-    ):
+    if wrong(F.kl_div(p.log(), log_q.exp(), reduction="batchmean").item()):
         fail(f"kl is {value:.4f}: that is KL(q || p); the arguments are swapped.", hint)
-    mean = (p * (p.log() - q.log())).mean().item()  # what reduction="mean" gives
-    if math.isclose(value, mean, rel_tol=1e-4) and not math.isclose(value, expected, rel_tol=1e-4):
+    if wrong((p * (p.log() - log_q)).mean().item()):  # what reduction="mean" gives
         fail(
             f"kl is {value:.4f}: reduction='mean' divides by the number of elements, not of samples.",
             "use reduction='batchmean', which gives the true KL divergence averaged over the batch.",
         )
+    if wrong((p * (p.log() - log_q)).sum().item()):
+        fail(f"kl is {value:.4f}: the sum over the batch; average over the samples instead.", hint)
     if not math.isclose(value, expected, rel_tol=1e-4, abs_tol=1e-6):
         fail(f"kl is {value:.4f}, expected {expected:.4f}.", hint)
     passed(f"Exercise 4 (KL divergence = {value:.4f})")
