@@ -62,7 +62,9 @@ def test_apply_kernel_identity_keeps_the_image_and_blur_keeps_a_flat_one():
     image = torch.rand(1, 9, 9)
     torch.testing.assert_close(convolution.apply_kernel(image, "identity", padding=1), image)
     flat = torch.full((1, 6, 6), 0.5)
-    torch.testing.assert_close(convolution.apply_kernel(flat, "blur (box)"), torch.full((1, 4, 4), 0.5))
+    torch.testing.assert_close(
+        convolution.apply_kernel(flat, "blur (box)"), torch.full((1, 4, 4), 0.5)
+    )
 
 
 def test_apply_kernel_scales_uint8_and_accepts_h_x_w():
