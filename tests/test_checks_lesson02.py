@@ -32,16 +32,16 @@ def test_exercise_1_rejects_typical_mistakes(answer, message):
 
 
 def test_exercise_2_accepts_reference(capsys):
-    lesson02.exercise_2(nn.Sequential(nn.Flatten(), nn.Linear(3 * 32 * 32, 10)))
+    lesson02.exercise_2(nn.Sequential(nn.Flatten(), nn.Linear(16 * 16 * 16, 10)))
     assert "correct" in capsys.readouterr().out
 
 
 class FlattenEverything(nn.Module):
-    """The Tudui tutorial's mistake: torch.flatten(imgs) and Linear(196608, 10)."""
+    """The Tudui tutorial's mistake on this shape: torch.flatten(x) and Linear(64 * 4096, 10)."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.linear1 = nn.Linear(196608, 10)
+        self.linear1 = nn.Linear(64 * 16 * 16 * 16, 10)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.linear1(torch.flatten(x))
@@ -55,15 +55,16 @@ def test_exercise_2_rejects_flattening_the_whole_batch():
 
 
 def test_exercise_2_explains_a_shape_error():
+    """in_features for CIFAR images (3072) instead of the 16 x 16 x 16 maps."""
     with pytest.raises(
-        ExerciseError, match=r"fails on a batch of shape \(64, 3, 32, 32\): mat1 and mat2"
+        ExerciseError, match=r"fails on a batch of shape \(64, 16, 16, 16\): mat1 and mat2"
     ):
-        lesson02.exercise_2(nn.Sequential(nn.Flatten(), nn.Linear(1024, 10)))
+        lesson02.exercise_2(nn.Sequential(nn.Flatten(), nn.Linear(3 * 32 * 32, 10)))
 
 
 def test_exercise_2_rejects_wrong_number_of_classes():
     with pytest.raises(ExerciseError, match=r"shape \(64, 5\), expected \(64, 10\)"):
-        lesson02.exercise_2(nn.Sequential(nn.Flatten(), nn.Linear(3072, 5)))
+        lesson02.exercise_2(nn.Sequential(nn.Flatten(), nn.Linear(4096, 5)))
 
 
 def small_net(in_features: int) -> nn.Sequential:

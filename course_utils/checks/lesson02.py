@@ -71,25 +71,25 @@ def _try_forward(model: nn.Module, x: torch.Tensor, hint: str) -> torch.Tensor:
 
 
 def exercise_2(model: nn.Module) -> None:
-    """Exercise 2 of lesson 02: a classifier that maps a CIFAR batch N x 3 x 32 x 32 to N x 10."""
+    """Exercise 2 of lesson 02: a head that maps feature maps N x 16 x 16 x 16 to N x 10."""
     hint = (
-        "keep the batch dimension: nn.Flatten() (or torch.flatten(x, 1)) flattens each image, "
-        "not the batch; in_features is the number of values in one image (channels x height x "
+        "keep the batch dimension: nn.Flatten() (or torch.flatten(x, 1)) flattens each map, "
+        "not the batch; in_features is the number of values in one map (channels x height x "
         "width)."
     )
     if not isinstance(model, nn.Module):
-        fail(f"model should be an nn.Module, got {type(model).__name__}.", hint)
+        fail(f"head should be an nn.Module, got {type(model).__name__}.", hint)
     for n in (64, 16):
-        out = _try_forward(model, torch.rand(n, 3, 32, 32), hint)
-        out = expect_tensor(out, "the model's output", hint)
+        out = _try_forward(model, torch.rand(n, 16, 16, 16), hint)
+        out = expect_tensor(out, "the head's output", hint)
         if out.ndim == 1:
             fail(
-                f"for a batch of {n} images the output has shape {tuple(out.shape)}: one row of "
+                f"for a batch of {n} maps the output has shape {tuple(out.shape)}: one row of "
                 f"scores for the whole batch, because the flatten merged all images; expected "
                 f"({n}, 10), one row per image.",
                 hint,
             )
-        expect_shape(out, (n, 10), f"the output for a batch of {n} images", hint)
+        expect_shape(out, (n, 10), f"the output for a batch of {n} maps", hint)
     passed("Exercise 2 (one row of 10 scores per image)")
 
 
