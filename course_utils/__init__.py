@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from course_utils import checks, distributed, metrics, models
+from course_utils import checks, convolution, distributed, metrics, models
 from course_utils.checkpoints import (
     CheckpointError,
     atomic_save,
@@ -53,7 +53,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "CheckpointError", "CifarResNet", "HandbookConvNet", "TuduiNet", "TuduiSequentialNet",
-    "Settings", "TensorLoader", "accuracy", "atomic_save", "autocast", "checks",
+    "Settings", "TensorLoader", "accuracy", "atomic_save", "autocast", "checks", "convolution",
     "confusion_matrix", "count_parameters", "distributed", "environment_report", "evaluate", "fit",
     "format_report", "is_main_process", "load_checkpoint", "metrics", "models",
     "per_class_accuracy", "pick_device", "pick_precision", "PrecisionChoice", "predict", "resolve_data_dir", "resolve_smoke",

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import torch
 from PIL import Image
-from torch.utils.data import DataLoader, Dataset, TensorDataset
+from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset, random_split
 from torchvision import transforms
 
 from course_utils.checks import ExerciseError, lesson01
@@ -147,3 +147,51 @@ def test_exercise_3_rejects_wrong_batch_size(dataset):
     loader = DataLoader(dataset, batch_size=64, shuffle=True, drop_last=True)
     with pytest.raises(ExerciseError, match="batch_size is 64, expected 128"):
         lesson01.exercise_3(loader, 15)
+
+
+@pytest.fixture
+def twelve_thousand() -> TensorDataset:
+    return TensorDataset(torch.arange(12_000))
+
+
+def seeded_split(dataset, lengths, seed=0):
+    return random_split(dataset, lengths, generator=torch.Generator().manual_seed(seed))
+
+
+def test_exercise_4_accepts_reference(twelve_thousand, capsys):
+    train_part, val_part = seeded_split(twelve_thousand, [7000, 5000])
+    lesson01.exercise_4(train_part, val_part, twelve_thousand)
+    assert "7000 for training, 5000 for validation): correct" in capsys.readouterr().out
+
+
+def test_exercise_4_rejects_an_unseeded_split(twelve_thousand):
+    torch.manual_seed(123)  # the global generator: another split on every run
+    train_part, val_part = random_split(twelve_thousand, [7000, 5000])
+    with pytest.raises(ExerciseError, match="not the one a generator seeded with 0 gives"):
+        lesson01.exercise_4(train_part, val_part, twelve_thousand)
+
+
+def test_exercise_4_rejects_the_last_block_in_file_order(twelve_thousand):
+    train_part = Subset(twelve_thousand, range(7000))
+    val_part = Subset(twelve_thousand, range(7000, 12_000))
+    with pytest.raises(ExerciseError, match="a block of samples in file order"):
+        lesson01.exercise_4(train_part, val_part, twelve_thousand)
+
+
+def test_exercise_4_rejects_swapped_and_wrong_sizes_and_overlap(twelve_thousand):
+    train_part, val_part = seeded_split(twelve_thousand, [7000, 5000])
+    with pytest.raises(ExerciseError, match="the parts are swapped"):
+        lesson01.exercise_4(val_part, train_part, twelve_thousand)
+    big, small = seeded_split(twelve_thousand, [11_000, 1000])
+    with pytest.raises(ExerciseError, match="expected 7000 and 5000"):
+        lesson01.exercise_4(big, small, twelve_thousand)
+    overlapping = Subset(twelve_thousand, list(big.indices[:7000]))
+    with pytest.raises(ExerciseError, match="samples are in both parts"):
+        lesson01.exercise_4(
+            overlapping, Subset(twelve_thousand, big.indices[:5000]), twelve_thousand
+        )
+
+
+def test_exercise_4_rejects_tensors_instead_of_subsets(twelve_thousand):
+    with pytest.raises(ExerciseError, match="random_split returns torch.utils.data.Subset"):
+        lesson01.exercise_4(torch.zeros(5000), torch.zeros(5000), twelve_thousand)

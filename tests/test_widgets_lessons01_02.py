@@ -1,4 +1,6 @@
-"""The plain functions behind the widgets of lessons 01 and 02 (no browser needed)."""
+"""The plain functions behind the widgets of lessons 01 and 02 (no browser needed).
+
+The convolution arithmetic the lesson-02 widget draws is tested in tests/test_convolution.py."""
 
 import matplotlib
 
@@ -9,7 +11,6 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
-from torch import nn  # noqa: E402
 from torch.utils.data import TensorDataset  # noqa: E402
 
 from course_utils import widgets  # noqa: E402
@@ -92,49 +93,6 @@ def test_dataset_browser_builds_and_pages():
     previous.click()
     assert slider.value == 1
     assert plt.get_fignums() == []  # every drawn page was closed
-
-
-def test_get_kernel_by_name_and_unknown_name():
-    assert widgets.get_kernel("identity")[1, 1] == 1
-    with pytest.raises(ValueError, match="unknown kernel 'nope'; choose one of"):
-        widgets.get_kernel("nope")
-
-
-@pytest.mark.parametrize(
-    ("size", "kernel", "stride", "padding"),
-    [(32, 3, 1, 0), (32, 3, 2, 1), (28, 5, 1, 2), (31, 3, 3, 0), (7, 7, 1, 0), (10, 3, 4, 4)],
-)
-def test_apply_kernel_matches_conv2d_and_the_size_formula(size, kernel, stride, padding):
-    image = torch.rand(3, size, size, generator=torch.Generator().manual_seed(size))
-    weight = torch.randn(kernel, kernel, generator=torch.Generator().manual_seed(kernel))
-    out = widgets.apply_kernel(image, weight, stride, padding)
-    expected_size = widgets.conv_output_size(size, kernel, stride, padding)
-    assert out.shape == (3, expected_size, expected_size)
-    conv = nn.Conv2d(3, 3, kernel, stride, padding, groups=3, bias=False)
-    with torch.no_grad():
-        conv.weight.copy_(weight.expand(3, 1, kernel, kernel))
-        torch.testing.assert_close(out, conv(image.unsqueeze(0))[0])
-
-
-def test_apply_kernel_identity_keeps_the_image_and_blur_keeps_a_flat_one():
-    image = torch.rand(1, 9, 9)
-    torch.testing.assert_close(widgets.apply_kernel(image, "identity", padding=1), image)
-    flat = torch.full((1, 6, 6), 0.5)
-    torch.testing.assert_close(widgets.apply_kernel(flat, "blur (box)"), torch.full((1, 4, 4), 0.5))
-
-
-def test_apply_kernel_scales_uint8_and_accepts_h_x_w():
-    out = widgets.apply_kernel(torch.full((5, 5), 255, dtype=torch.uint8), "identity")
-    torch.testing.assert_close(out, torch.ones(1, 3, 3))
-
-
-def test_apply_kernel_clear_errors():
-    with pytest.raises(ValueError, match="does not fit in the 2 x 2 image with padding 0"):
-        widgets.apply_kernel(torch.rand(1, 2, 2), "sharpen")
-    with pytest.raises(ValueError, match="stride must be >= 1"):
-        widgets.apply_kernel(torch.rand(1, 8, 8), "sharpen", stride=0)
-    with pytest.raises(ValueError, match=r"C x H x W or H x W, got shape \(1, 1, 8, 8\)"):
-        widgets.apply_kernel(torch.rand(1, 1, 8, 8), "sharpen")
 
 
 def test_draw_convolution_titles_show_the_output_size():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import torch
-from torch.utils.data import DataLoader, RandomSampler
+from torch.utils.data import DataLoader, Dataset, RandomSampler, Subset, random_split
 
 from course_utils.checks.base import (  # noqa: F401
     ExerciseError,
@@ -18,8 +18,8 @@ from course_utils.checks.base import (  # noqa: F401
 def exercise_1(mean: torch.Tensor, std: torch.Tensor, images: torch.Tensor) -> None:
     """Exercise 1 of lesson 01: per-channel mean and std of uint8 N x H x W x 3 images, on 0-1."""
     hint = (
-        "scale to 0-1 first (images.float() / 255), then reduce over every dimension except the "
-        "channel one: x.mean(dim=(0, 1, 2)) and x.std(dim=(0, 1, 2)) for N x H x W x C images."
+        "scale to 0-1 first (divide the float pixels by 255), then reduce over every dimension "
+        "except the channel one; for N x H x W x C images that is dim=(0, 1, 2)."
     )
     x = images.float() / 255
     channels = x.shape[-1]
@@ -48,8 +48,8 @@ def exercise_1(mean: torch.Tensor, std: torch.Tensor, images: torch.Tensor) -> N
 def exercise_2(dataset: object) -> None:
     """Exercise 2 of lesson 01: a Dataset's __getitem__ returns (1 x 28 x 28 float tensor, int label)."""
     hint = (
-        "in __getitem__: path, label = self.samples[index]; image = Image.open(path); "
-        "apply self.transform (ToTensor) to it; return image, label."
+        "in __getitem__, take the (path, label) pair at self.samples[idx], open the file with "
+        "PIL's Image.open, pass the picture through self.transform and return it with the label."
     )
     samples = getattr(dataset, "samples", None)
     if not samples:
@@ -119,3 +119,58 @@ def exercise_3(loader: DataLoader, batches_per_epoch: int) -> None:
     if batches_per_epoch != expected:
         fail(f"batches_per_epoch is {batches_per_epoch}, expected {expected}.", hint)
     passed(f"Exercise 3 (a DataLoader, {expected} batches of 128 per epoch)")
+
+
+def exercise_4(train_part: object, val_part: object, dataset: Dataset, n_val: int = 5000) -> None:
+    """Exercise 4 of lesson 01: a training/validation split by random_split, seeded with 0."""
+    hint = (
+        "random_split(dataset, [len(dataset) - 5000, 5000], generator=torch.Generator()"
+        ".manual_seed(0)) returns the two parts in that order."
+    )
+    n = len(dataset)  # type: ignore[arg-type]
+    parts = {"train_part": train_part, "val_part": val_part}
+    for name, part in parts.items():
+        if not isinstance(part, Subset):
+            fail(
+                f"{name} is a {type(part).__name__}; random_split returns torch.utils.data.Subset "
+                f"objects, which keep the data set and the indices they take from it.",
+                hint,
+            )
+        if part.dataset is not dataset:
+            fail(f"{name} takes its samples from another data set; split mnist_train_t.", hint)
+    assert isinstance(train_part, Subset) and isinstance(val_part, Subset)
+    if n_val != n - n_val and (len(train_part), len(val_part)) == (n_val, n - n_val):
+        fail(
+            f"the parts are swapped: train_part has {n_val} samples and val_part {n - n_val}; "
+            f"the validation set is the small one.",
+            hint,
+        )
+    if (len(train_part), len(val_part)) != (n - n_val, n_val):
+        fail(
+            f"the parts have {len(train_part)} and {len(val_part)} samples; expected "
+            f"{n - n_val} and {n_val}, together the whole data set.",
+            hint,
+        )
+    train_idx, val_idx = list(train_part.indices), list(val_part.indices)
+    shared = set(train_idx) & set(val_idx)
+    if shared:
+        fail(
+            f"{len(shared)} samples are in both parts: the network would be validated on data it "
+            f"trained on.",
+            hint,
+        )
+    if val_idx == list(range(n - n_val, n)) or val_idx == list(range(n_val)):
+        fail(
+            "the validation set is a block of samples in file order, not a random choice; if the "
+            "file is sorted in any way (by writer, by date, by class), that block is not typical.",
+            hint,
+        )
+    generator = torch.Generator().manual_seed(0)
+    expected = random_split(range(n), [n - n_val, n_val], generator=generator)
+    if train_idx != list(expected[0].indices) or val_idx != list(expected[1].indices):
+        fail(
+            "the split is random, but not the one a generator seeded with 0 gives, so the next "
+            "run would get another validation set; pass generator=torch.Generator().manual_seed(0).",
+            hint,
+        )
+    passed(f"Exercise 4 (a reproducible split: {n - n_val} for training, {n_val} for validation)")

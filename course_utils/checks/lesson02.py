@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 
 import torch
@@ -15,6 +16,7 @@ from course_utils.checks.base import (  # noqa: F401
     fail,
     passed,
 )
+from course_utils.convolution import conv_output_size
 
 
 def exercise_1(out_shape: Sequence[int]) -> None:
@@ -36,6 +38,7 @@ def exercise_1(out_shape: Sequence[int]) -> None:
     if len(shape) != 3:
         fail(f"out_shape {shape} should have three numbers (C, H, W).", hint)
     channels, height, width = shape
+    expected_side = conv_output_size(64, kernel_size=5, stride=2, padding=1)  # 31
     if channels != 16:
         fail(
             f"{channels} channels: a Conv2d outputs out_channels (16) channels, one per kernel.",
@@ -48,7 +51,7 @@ def exercise_1(out_shape: Sequence[int]) -> None:
         60: "that forgets padding and stride",
     }
     for side in (height, width):
-        if side != 31:
+        if side != expected_side:
             reason = explained.get(side, "not the formula's result")
             fail(f"out_shape {shape}: {side} is not right, {reason}.", hint)
     passed("Exercise 1 (the output size of a convolution)")
@@ -68,24 +71,25 @@ def _try_forward(model: nn.Module, x: torch.Tensor, hint: str) -> torch.Tensor:
 
 
 def exercise_2(model: nn.Module) -> None:
-    """Exercise 2 of lesson 02: a classifier that maps a CIFAR batch N x 3 x 32 x 32 to N x 10."""
+    """Exercise 2 of lesson 02: a head that maps feature maps N x 16 x 16 x 16 to N x 10."""
     hint = (
-        "keep the batch dimension: nn.Flatten() (or torch.flatten(x, 1)) turns N x 3 x 32 x 32 "
-        "into N x 3072, so the Linear layer is nn.Linear(3 * 32 * 32, 10)."
+        "keep the batch dimension: nn.Flatten() (or torch.flatten(x, 1)) flattens each map, "
+        "not the batch; in_features is the number of values in one map (channels x height x "
+        "width)."
     )
     if not isinstance(model, nn.Module):
-        fail(f"model should be an nn.Module, got {type(model).__name__}.", hint)
+        fail(f"head should be an nn.Module, got {type(model).__name__}.", hint)
     for n in (64, 16):
-        out = _try_forward(model, torch.rand(n, 3, 32, 32), hint)
-        out = expect_tensor(out, "the model's output", hint)
+        out = _try_forward(model, torch.rand(n, 16, 16, 16), hint)
+        out = expect_tensor(out, "the head's output", hint)
         if out.ndim == 1:
             fail(
-                f"for a batch of {n} images the output has shape {tuple(out.shape)}: one row of "
+                f"for a batch of {n} maps the output has shape {tuple(out.shape)}: one row of "
                 f"scores for the whole batch, because the flatten merged all images; expected "
                 f"({n}, 10), one row per image.",
                 hint,
             )
-        expect_shape(out, (n, 10), f"the output for a batch of {n} images", hint)
+        expect_shape(out, (n, 10), f"the output for a batch of {n} maps", hint)
     passed("Exercise 2 (one row of 10 scores per image)")
 
 
@@ -99,11 +103,17 @@ def _features_before_linear(model: nn.Sequential, x: torch.Tensor) -> int | None
     return None
 
 
+EXERCISE_3_LAYERS = (
+    nn.Conv2d, nn.ReLU, nn.MaxPool2d, nn.Conv2d, nn.ReLU, nn.MaxPool2d, nn.Flatten, nn.Linear,
+)  # fmt: skip
+
+
 def exercise_3(model: nn.Module) -> None:
-    """Exercise 3 of lesson 02: a Sequential MNIST net whose Linear layer gets the right in_features."""
+    """Exercise 3 of lesson 02: a Sequential MNIST net with the listed layers and the right in_features."""
     hint = (
-        "each MaxPool2d(2) halves the side: 28 -> 14 -> 7; the last conv has 16 channels, so "
-        "Flatten gives 16 * 7 * 7 values per image: nn.Linear(16 * 7 * 7, 10)."
+        "follow the side of the image through the layers: a 3 x 3 convolution with padding=1 "
+        "keeps it, each MaxPool2d(2) halves it; in_features is channels x side x side after the "
+        "last pooling."
     )
     if not isinstance(model, nn.Sequential):
         fail(f"model should be an nn.Sequential, got {type(model).__name__}.", hint)
@@ -112,6 +122,39 @@ def exercise_3(model: nn.Module) -> None:
     linears = [layer for layer in model if isinstance(layer, nn.Linear)]
     if not linears:
         fail("the model has no nn.Linear layer at the end.", hint)
+    names = [type(layer).__name__ for layer in model]
+    expected = [layer.__name__ for layer in EXERCISE_3_LAYERS]
+    n_relu, n_pool = names.count("ReLU"), names.count("MaxPool2d")
+    if n_relu < 2:
+        fail(
+            f"the model has {n_relu} ReLU layer(s); the exercise puts one after each Conv2d. "
+            f"Without an activation between them, stacked layers collapse into one linear map.",
+            hint,
+        )
+    if n_pool < 2:
+        fail(
+            f"the model has {n_pool} MaxPool2d layer(s); the exercise puts one after each "
+            f"Conv2d + ReLU, to halve the side: 28 -> 14 -> 7.",
+            hint,
+        )
+    if names != expected:
+        first = next(
+            (i for i, (got, want) in enumerate(zip(names, expected, strict=False)) if got != want),
+            min(len(names), len(expected)),
+        )
+        fail(
+            f"the layers are {names}; expected {expected} (the first difference is at "
+            f"position {first}).",
+            hint,
+        )
+    convs = [layer for layer in model if isinstance(layer, nn.Conv2d)]
+    for conv, (c_in, c_out) in zip(convs, ((1, 8), (8, 16)), strict=True):
+        settings = (conv.in_channels, conv.out_channels, conv.kernel_size, conv.padding)
+        if settings != (c_in, c_out, (3, 3), (1, 1)):
+            fail(
+                f"{conv} should be Conv2d({c_in}, {c_out}, 3, padding=1) as the exercise lists.",
+                hint,
+            )
     x = torch.rand(5, 1, 28, 28)
     arriving = _features_before_linear(model, x)
     if arriving is not None and arriving != linears[0].in_features:
@@ -128,8 +171,8 @@ def exercise_3(model: nn.Module) -> None:
 def exercise_4(n_params: int) -> None:
     """Exercise 4 of lesson 02: the parameter count of Conv2d(3, 32, 5), worked out by hand."""
     hint = (
-        "weights: out_channels x in_channels x kernel x kernel = 32 x 3 x 5 x 5; "
-        "plus one bias per output channel (32)."
+        "the weight has one number per (output channel, input channel, kernel row, kernel "
+        "column); the bias has one number per output channel."
     )
     try:
         n = int(n_params)
@@ -147,3 +190,107 @@ def exercise_4(n_params: int) -> None:
     if n != expected:
         fail(f"n_params is {n}, not the number of parameters of Conv2d(3, 32, 5).", hint)
     passed(f"Exercise 4 (Conv2d(3, 32, 5) has {expected} parameters)")
+
+
+def _head_problem(out: torch.Tensor) -> str | None:
+    """Name a squashing function applied to the output, found from its autograd history."""
+    name = out.grad_fn.name() if out.grad_fn is not None else ""
+    if name.startswith("Sigmoid"):
+        return "Sigmoid"
+    if name.startswith("Softmax"):
+        return "Softmax"
+    return None
+
+
+def exercise_5(model: nn.Module) -> None:
+    """Exercise 5 of lesson 02: MyConvNet (input N x 1 x 5 x 25, two classes) with its bugs fixed."""
+    hint = (
+        "call the network on torch.rand(4, 1, 5, 25) and print the shape after every layer; "
+        "nn.CrossEntropyLoss wants one row of raw scores (logits) per sample: N x 2."
+    )
+    if isinstance(model, type):
+        fail("fixed_net is a class; create the network: fixed_net = FixedConvNet().", hint)
+    if not isinstance(model, nn.Module):
+        fail(f"fixed_net should be an nn.Module, got {type(model).__name__}.", hint)
+    parameters = list(inspect.signature(model.forward).parameters)
+    if len(parameters) > 1:
+        fail(
+            f"forward takes {tuple(parameters)}: {', '.join(parameters[1:])} is never used, and "
+            f"model(x) fails while forward requires it; forward should take only x.",
+            hint,
+        )
+    modules = list(model.modules())
+    for module in modules:
+        if isinstance(module, (nn.Sigmoid, nn.Softmax)):
+            fail(
+                f"the network still ends in {type(module).__name__}: nn.CrossEntropyLoss applies "
+                f"log-softmax itself and wants raw scores (logits), N x 2. A Sigmoid on two "
+                f"outputs also treats the two classes as independent yes/no questions. Remove it "
+                f"(or, for nn.BCEWithLogitsLoss, output one logit).",
+                hint,
+            )
+    convs = [m for m in modules if isinstance(m, nn.Conv2d)]
+    if len(convs) != 2 or any(
+        (c.in_channels, c.out_channels, c.kernel_size, c.padding) != (1, 1, (3, 3), (0, 0))
+        for c in convs
+    ):
+        fail(
+            f"keep the original's two Conv2d(1, 1, 3) layers without padding (found {convs}); "
+            f"the exercise fixes bugs, it does not redesign the network.",
+            hint,
+        )
+    linears = [m for m in modules if isinstance(m, nn.Linear)]
+    if not linears or linears[0].in_features != 21:
+        fail(
+            "keep the first Linear layer as Linear(21, 1024): the two convolutions leave "
+            "1 x 1 x 21 = 21 values per 1 x 5 x 25 sample.",
+            hint,
+        )
+    was_training = model.training
+    model.eval()  # Dropout off: the same answer every call
+    try:
+        for n in (4, 1):
+            x = torch.rand(n, 1, 5, 25)
+            try:
+                out = model(x)
+            except NameError as error:
+                if "'F'" in str(error):
+                    fail(
+                        "forward uses F, which is never imported (the original only imports "
+                        "torch and torch.nn): add import torch.nn.functional as F, or use "
+                        "nn.ReLU layers.",
+                        hint,
+                    )
+                fail(f"forward fails: NameError: {error}", hint)
+            except (RuntimeError, TypeError) as error:
+                fail(
+                    f"the network fails on a batch of shape {tuple(x.shape)}: "
+                    f"{type(error).__name__}: {str(error).splitlines()[0]}",
+                    hint,
+                )
+            out = expect_tensor(out, "the network's output", hint)
+            if out.ndim == 3 and out.shape[1] == 1:
+                fail(
+                    f"for a batch of {n} the output has shape {tuple(out.shape)}: the reshape to "
+                    f"(N, 1, 21) left a dimension of size 1, and Linear works on the last "
+                    f"dimension only, so it stays to the end; nn.CrossEntropyLoss would read it "
+                    f"as the class dimension (1 class). Flatten each sample to 21 values: "
+                    f"nn.Flatten() or out.flatten(1).",
+                    hint,
+                )
+            if tuple(out.shape) not in ((n, 2), (n, 1)):
+                fail(
+                    f"for a batch of {n} the output has shape {tuple(out.shape)}; expected "
+                    f"({n}, 2): two logits per sample.",
+                    hint,
+                )
+            squash = _head_problem(out)
+            if squash:
+                fail(
+                    f"forward applies {squash} to the output: nn.CrossEntropyLoss applies "
+                    f"log-softmax itself and wants raw scores (logits). Return fc3's output.",
+                    hint,
+                )
+    finally:
+        model.train(was_training)
+    passed("Exercise 5 (MyConvNet fixed: N x 1 x 5 x 25 in, one row of logits per sample out)")
