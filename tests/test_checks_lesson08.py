@@ -176,3 +176,12 @@ def test_exercise_5_accepts_the_other_variance_formula(capsys):
 def test_exercise_5_rejects_typical_mistakes(answer, message):
     with pytest.raises(ExerciseError, match=re.escape(message)):
         lesson08.exercise_5(answer)
+
+
+def test_exercise_3_accepts_the_command_the_library_writes(capsys):
+    import shlex
+
+    from course_utils import distributed as cud
+
+    lesson08.exercise_3(shlex.join(cud.torchrun_command(["--epochs", 5], nproc_per_node=8)))
+    assert "correct" in capsys.readouterr().out
