@@ -2,17 +2,18 @@
 
 One process per device, launched by torchrun, which sets RANK, LOCAL_RANK and WORLD_SIZE (and
 MASTER_ADDR/MASTER_PORT) in each process's environment. Without torchrun every helper falls back
-to a plain single process, so the same script runs both ways. Lesson 08 (distributed training).
+to a plain single process, so the same script runs both ways. The rank helpers here
+(`is_distributed`, `get_rank`, `get_world_size`, `is_main_process`) are the one place the course
+asks whether a process group is running. Lesson 08 (distributed training).
 """
 
 from __future__ import annotations
 
 import datetime
 import os
-import re
-import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,14 +60,24 @@ def default_backend(device: torch.device) -> str:
     return "nccl" if device.type == "cuda" else "gloo"
 
 
+def is_distributed() -> bool:
+    """True when a process group is running. The one place the course asks. Lesson 08."""
+    return dist.is_available() and dist.is_initialized()
+
+
 def get_rank() -> int:
     """This process's global rank (0 without a process group). Lesson 08."""
-    return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
+    return dist.get_rank() if is_distributed() else 0
 
 
 def get_world_size() -> int:
     """The number of processes (1 without a process group). Lesson 08."""
-    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+    return dist.get_world_size() if is_distributed() else 1
+
+
+def is_main_process() -> bool:
+    """True on rank 0, or without a process group: the process that prints and saves. Lesson 08."""
+    return get_rank() == 0
 
 
 def init_distributed(device: str | None = None, timeout_s: float = 300.0) -> DistributedContext:
@@ -95,21 +106,47 @@ def init_distributed(device: str | None = None, timeout_s: float = 300.0) -> Dis
     else:
         chosen = torch.device("cpu")  # also on a Mac: gloo does not work with MPS tensors
     backend = default_backend(chosen)
-    if not dist.is_initialized():
+    if not is_distributed():
         dist.init_process_group(backend=backend, timeout=datetime.timedelta(seconds=timeout_s))
     return DistributedContext(rank, local_rank, world_size, chosen, backend)
 
 
-def cleanup_distributed() -> None:
-    """Wait for every rank, then leave the process group (does nothing without one). Lesson 08."""
-    if dist.is_available() and dist.is_initialized():
+def cleanup_distributed(wait: bool = True) -> None:
+    """Leave the process group (does nothing without one). Lesson 08.
+
+    `wait=True`, after a run that succeeded: a barrier first, so that no rank leaves while the
+    others still need it. `wait=False`, after an error: leave at once. A barrier there would
+    wait for ranks that are stuck elsewhere (in an all-reduce that will never complete) until the
+    process group's timeout; leaving instead ends this rank, and torchrun then stops the others.
+    """
+    if not is_distributed():
+        return
+    if wait:
         dist.barrier()
-        dist.destroy_process_group()
+    dist.destroy_process_group()
+
+
+@contextmanager
+def process_group(
+    device: str | None = None, timeout_s: float = 300.0
+) -> Iterator[DistributedContext]:
+    """`with process_group() as context:` joins the process group and always leaves it. Lesson 08.
+
+    On success every rank waits for the others before leaving; if the block raises, this rank
+    leaves at once (no barrier) and the error goes on, so a failing rank ends the run promptly.
+    """
+    context = init_distributed(device, timeout_s)
+    try:
+        yield context
+    except BaseException:
+        cleanup_distributed(wait=False)
+        raise
+    cleanup_distributed(wait=True)
 
 
 def print0(*args: Any, **kwargs: Any) -> None:
     """print() on rank 0 only, so a message appears once however many processes run. Lesson 08."""
-    if get_rank() == 0:
+    if is_main_process():
         print(*args, **kwargs, flush=True)
 
 
@@ -176,40 +213,18 @@ def distributed_dataloader(
 
 
 def torchrun_command(
-    script: str | os.PathLike, args: Sequence[str] = (), nproc_per_node: int = 2
+    args: Sequence[object] = (),
+    nproc_per_node: int = 2,
+    module: str = "course_utils.train_ddp",
 ) -> list[str]:
-    """`python -m torch.distributed.run --standalone --nproc_per_node=N script args` as a list.
+    """`python -m torch.distributed.run --standalone --nproc_per_node=N -m MODULE args` as a list.
 
-    The same as the `torchrun` command, but with this Python, so it works in any virtual
-    environment or kernel without torchrun on the PATH. Lesson 08.
+    The same as `torchrun --standalone --nproc_per_node=N -m MODULE args`, but with this Python,
+    so it works in any virtual environment or kernel without torchrun on the PATH. `-m` runs a
+    module of an installed package (as `python -m` does), so no clone of the repository is
+    needed. Lesson 08.
     """
     if nproc_per_node < 1:
         raise ValueError(f"nproc_per_node must be at least 1, got {nproc_per_node}")
     launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
-    return [*launcher, f"--nproc_per_node={nproc_per_node}", str(script), *map(str, args)]
-
-
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-
-
-def run_and_stream(
-    command: Sequence[str], cwd: str | os.PathLike | None = None, env: dict[str, str] | None = None
-) -> int:
-    """Run `command`, printing its output (stdout and stderr) line by line as it comes.
-
-    Redraws of nested progress bars (lines with a cursor-up code) are left out, so a notebook
-    shows one line per update of the outer bar. Returns the exit status. Lesson 08.
-    """
-    process = subprocess.Popen(
-        list(command), cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
-    assert process.stdout is not None
-    for raw in iter(process.stdout.readline, b""):
-        # what a terminal would leave on screen: the text after the last carriage return
-        visible = raw.decode("utf-8", errors="replace").rstrip("\n").split("\r")[-1]
-        if "\x1b[A" in visible:  # an inner bar, redrawn in place one line further down
-            continue
-        line = _ANSI.sub("", visible).rstrip()
-        if line:
-            print(line, flush=True)
-    return process.wait()
+    return [*launcher, f"--nproc_per_node={nproc_per_node}", "-m", module, *map(str, args)]

@@ -1,13 +1,13 @@
 """DistributedDataParallel on the CPU (gloo): the helpers, the sharded TensorLoader, and
-scripts/train_ddp.py launched with torchrun as 2 processes on a real MNIST subset (lesson 08)."""
+course_utils.train_ddp launched with torchrun as 2 processes on a real MNIST subset (lesson 08)."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -17,10 +17,10 @@ from torch.utils.data import DistributedSampler
 
 import course_utils as cu
 from course_utils import distributed as cud
+from course_utils import train_ddp
 from course_utils.data import MNIST_MEAN, MNIST_STD, as_uint8_tensors, subset
 
 ROOT = Path(__file__).resolve().parents[1]
-SCRIPT = ROOT / "scripts" / "train_ddp.py"
 TRAIN_SIZE, TEST_SIZE, EPOCHS, PER_RANK_BATCH = 2000, 1000, 2, 32
 
 
@@ -150,16 +150,23 @@ def test_a_one_process_gloo_group(monkeypatch, capsys):
     assert not torch.distributed.is_initialized()
 
 
-# --- scripts/train_ddp.py under torchrun ----------------------------------------------------
+# --- course_utils.train_ddp under torchrun --------------------------------------------------
+
+
+def subprocess_env() -> dict[str, str]:
+    """This environment, one thread per process, and this checkout's course_utils importable."""
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    return {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": path}
 
 
 def run_script(args: list[str], nproc: int | None, cwd: Path) -> subprocess.CompletedProcess:
-    """Run the script alone (nproc None) or under torchrun with `nproc` CPU processes."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    launcher = [sys.executable]
-    if nproc is not None:
-        launcher += ["-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}"]
-    command = [*launcher, str(SCRIPT), "--cpu", "--no-progress", *args]
+    """Run the module alone (nproc None) or under torchrun with `nproc` CPU processes."""
+    env = subprocess_env()
+    if nproc is None:
+        launcher = [sys.executable, "-m", "course_utils.train_ddp"]
+    else:
+        launcher = cud.torchrun_command(nproc_per_node=nproc)
+    command = [*launcher, "--cpu", "--no-progress", *args]
     result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
     return result
 
@@ -244,19 +251,10 @@ def test_resume_continues_where_the_checkpoint_stopped(ddp_run, mnist_dir):
     assert history["epoch"] == [1, 2]
 
 
-def load_script():
-    """scripts/train_ddp.py as a module, to test its checks in this process (no torch start-up)."""
-    spec = importlib.util.spec_from_file_location("train_ddp", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_missing_data_gives_a_clear_message(tmp_path, capsys):
-    script = load_script()
-    args = script.parse_args(["--data-dir", str(tmp_path), "--epochs", "1"])
+    args = train_ddp.parse_args(["--data-dir", str(tmp_path), "--epochs", "1"])
     with pytest.raises(SystemExit) as exit_info:
-        script.load_data(args)
+        train_ddp.load_data(args)
     assert exit_info.value.code == 2
     stderr = capsys.readouterr().err
     assert "MNIST is not available" in stderr and "does not download" in stderr
@@ -273,34 +271,74 @@ def test_missing_data_gives_a_clear_message(tmp_path, capsys):
 )
 def test_bad_arguments_give_a_clear_message(argv, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
-        load_script().parse_args(argv)
+        train_ddp.parse_args(argv)
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
 
 
 def test_a_corrupt_checkpoint_gives_a_clear_message(tmp_path, capsys):
-    script = load_script()
     (tmp_path / "bad.pt").write_text("not a checkpoint")
-    args = script.parse_args(["--checkpoint", str(tmp_path / "bad.pt"), "--resume"])
+    args = train_ddp.parse_args(["--checkpoint", str(tmp_path / "bad.pt"), "--resume"])
     context = cud.init_distributed("cpu")  # no torchrun: a single process
     with pytest.raises(SystemExit):
-        script.check_resume(args, context)
+        train_ddp.check_resume(args, context)
     assert "is not a readable checkpoint" in capsys.readouterr().err
 
 
-def test_torchrun_command_uses_this_python():
-    command = cud.torchrun_command("scripts/train_ddp.py", ["--epochs", 1], nproc_per_node=4)
+def test_snapshot_steps_need_a_folder(capsys):
+    with pytest.raises(SystemExit):
+        train_ddp.parse_args(["--snapshot-steps", "1", "10"])
+    assert "--snapshot-steps needs --save-rank-state" in capsys.readouterr().err
+
+
+def test_torchrun_command_runs_the_packaged_module():
+    command = cud.torchrun_command(["--epochs", 1], nproc_per_node=4)
     assert command == [sys.executable, "-m", "torch.distributed.run", "--standalone",
-                       "--nproc_per_node=4", "scripts/train_ddp.py", "--epochs", "1"]  # fmt: skip
+                       "--nproc_per_node=4", "-m", "course_utils.train_ddp", "--epochs", "1"]  # fmt: skip
     with pytest.raises(ValueError, match="at least 1"):
-        cud.torchrun_command("x.py", nproc_per_node=0)
+        cud.torchrun_command(nproc_per_node=0)
 
 
-def test_run_and_stream_drops_inner_bar_redraws(capsys):
-    program = (
-        "import sys; print('start'); sys.stderr.write('outer 0%\\n\\ninner 50%\\x1b[A\\n');"
-        "sys.stderr.write('\\rinner gone\\x1b[A\\router 50%\\router 100%\\n'); sys.exit(3)"
-    )
-    status = cud.run_and_stream([sys.executable, "-c", program])
-    assert status == 3
-    assert capsys.readouterr().out.splitlines() == ["start", "outer 0%", "outer 100%"]
+FAILING_RANK = """
+import torch
+import torch.distributed as dist
+from course_utils import distributed as cud
+
+with cud.process_group("cpu") as context:  # the default timeout: 300 s
+    if context.rank == 1:
+        raise RuntimeError("rank 1 fails on purpose")
+    dist.all_reduce(torch.ones(1))  # rank 0 waits here for a rank that never comes
+"""
+
+
+def test_a_failing_rank_ends_the_run_promptly(tmp_path):
+    """One rank raises: the run must end with an error in seconds, not after the 300 s timeout
+    (a barrier on the error path would wait for rank 0, which waits in its all-reduce)."""
+    program = tmp_path / "fails.py"
+    program.write_text(FAILING_RANK)
+    command = cud.torchrun_command(nproc_per_node=2)
+    command = [*command[: command.index("-m", 3)], str(program)]
+    start = time.perf_counter()
+    result = subprocess.run(command, cwd=tmp_path, env=subprocess_env(), capture_output=True,
+                            text=True, timeout=240)  # fmt: skip
+    seconds = time.perf_counter() - start
+    assert result.returncode != 0
+    assert "rank 1 fails on purpose" in result.stdout + result.stderr
+    assert seconds < 90, f"the run took {seconds:.0f} s to end after a rank failed"
+
+
+def test_process_group_leaves_without_a_barrier_on_error(monkeypatch):
+    calls = []
+    monkeypatch.setattr(cud, "init_distributed", lambda *a: "context")
+    monkeypatch.setattr(cud, "cleanup_distributed", lambda wait=True: calls.append(wait))
+    with pytest.raises(RuntimeError, match="inside"):
+        with cud.process_group():
+            raise RuntimeError("inside")
+    with cud.process_group() as context:
+        assert context == "context"
+    assert calls == [False, True]
+
+
+def test_rank_helpers_without_a_process_group():
+    assert not cud.is_distributed()
+    assert (cud.get_rank(), cud.get_world_size(), cud.is_main_process()) == (0, 1, True)

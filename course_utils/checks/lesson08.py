@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import io
 import math
+import os
 import shlex
 from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch.utils.data import DistributedSampler
@@ -74,58 +79,110 @@ def exercise_2(rank_indices: Callable[[int, int, int], list[int]]) -> None:
     passed("Exercise 2 (DistributedSampler's share of each rank)")
 
 
-def _options(words: list[str]) -> dict[str, str]:
-    """torchrun's options as {name: value}, accepting --a=b, --a b, and - or _ in names."""
-    options: dict[str, str] = {}
-    i = 0
-    while i < len(words):
-        word = words[i]
-        name, _, value = word.lstrip("-").partition("=")
-        name = name.replace("-", "_")
-        if not value and i + 1 < len(words) and not words[i + 1].startswith("-"):
-            if name not in ("standalone",):
-                value, i = words[i + 1], i + 1
-        options[name] = value
-        i += 1
-    return options
+def _parse(parser: argparse.ArgumentParser, words: list[str]) -> tuple[Any, str]:
+    """`parser.parse_args(words)` and "", or None and argparse's error message."""
+    stderr = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(stderr):
+            return parser.parse_args(words), ""
+    except SystemExit:
+        lines = [line for line in stderr.getvalue().splitlines() if line.strip()]
+        return None, lines[-1] if lines else "argparse refused it"
 
 
-def exercise_3(command: str, gpus: int = 8) -> None:
-    """Exercise 3 of lesson 08: the torchrun command for one machine with `gpus` GPUs."""
+def _nnodes(value: str) -> tuple[int, int]:
+    """torchrun's --nnodes, "N" or "MIN:MAX", as (MIN, MAX)."""
+    low, _, high = value.partition(":")
+    return int(low), int(high or low)
+
+
+TORCHRUN_OPTIONS = ("--nproc", "--nnodes", "--standalone", "--node", "--master", "--rdzv")
+
+
+def exercise_3(
+    command: str, processes: int = 8, epochs: int = 5, effective_batch: int = 512
+) -> None:
+    """Exercise 3 of lesson 08: a torchrun command, judged by what it does, not by its text.
+
+    The command is split like a shell does (shlex), then parsed by torchrun's own argument
+    parser and by course_utils.train_ddp's, and the meaning compared: processes on one machine,
+    epochs, and the effective batch size. Every way of writing a working command is accepted.
+    """
+    from torch.distributed.run import get_args_parser
+
+    from course_utils import train_ddp
+
     hint = (
-        f"torchrun --standalone --nproc_per_node={gpus} scripts/train_ddp.py --epochs 5 "
-        f"(torchrun's own options come before the script, the script's after it)."
+        f"torchrun's options (how many processes: --nproc_per_node={processes}) go before "
+        f"`-m course_utils.train_ddp`, the script's own (--epochs, --batch-size) after it; "
+        f"--batch-size is per process, so the effective batch is processes x batch size."
     )
     if not isinstance(command, str):
         fail(f"command should be a str, but it is a {type(command).__name__}.", hint)
-    words = shlex.split(command)
-    if words[:1] == ["torchrun"]:
-        words = words[1:]
-    elif len(words) >= 3 and words[1:3] == ["-m", "torch.distributed.run"]:
-        words = words[3:]
+    try:
+        words = shlex.split(command)
+    except ValueError as error:
+        fail(f"the shell could not split the command ({error}): check the quotes.", hint)
+    program = os.path.basename(words[0]) if words else ""
+    if program == "torchrun":
+        launcher_words = words[1:]
+    elif program.startswith("python") and words[1:3] == ["-m", "torch.distributed.run"]:
+        launcher_words = words[3:]
+    elif program.startswith("python") and words[1:3] == ["-m", "torch.distributed.launch"]:
+        fail("torch.distributed.launch is deprecated; torchrun replaces it.", hint)
     else:
-        fail("the command should start with torchrun (or python -m torch.distributed.run).", hint)
-    scripts = [i for i, word in enumerate(words) if word.endswith("train_ddp.py")]
-    if not scripts:
-        fail("the command does not name the script scripts/train_ddp.py.", hint)
-    launcher, script_args = words[: scripts[0]], words[scripts[0] + 1 :]
-    options = _options(launcher)
-    if any(word.replace("-", "_").lstrip("_").startswith("nproc_per_node") for word in script_args):
-        fail("--nproc_per_node comes after the script, so torchrun never sees it.", hint)
-    nproc = options.get("nproc_per_node")
-    if nproc is None:
-        fail("torchrun needs --nproc_per_node: how many processes to start on this machine.", hint)
-    if nproc != str(gpus):
-        if options.get("nnodes") == str(gpus):
-            fail("--nnodes counts machines, not GPUs; one machine has all the GPUs here.", hint)
-        fail(f"--nproc_per_node is {nproc}: start one process per GPU, {gpus} here.", hint)
-    if "standalone" not in options and options.get("nnodes", "1") != "1":
-        fail(f"--nnodes={options['nnodes']}, but this is one machine.", hint)
-    if "standalone" not in options and "rdzv_endpoint" not in options:
-        fail("on one machine add --standalone (it starts its own rendezvous on a free port).", hint)
-    if script_args[:2] not in (["--epochs", "5"],) and "--epochs=5" not in script_args:
-        fail("the script should get --epochs 5 (after its name).", hint)
-    passed(f"Exercise 3 (torchrun with {gpus} processes)")
+        fail(
+            "the command should start with torchrun (or python -m torch.distributed.run); "
+            "python alone starts one process.",
+            hint,
+        )
+    launcher, error = _parse(get_args_parser(), launcher_words)
+    if launcher is None:
+        fail(f"torchrun would refuse it: {error}", hint)
+    script = launcher.training_script
+    if launcher.module:
+        if script != "course_utils.train_ddp":
+            fail(f"-m {script} is not the course's module; use -m course_utils.train_ddp.", hint)
+    elif script == "course_utils.train_ddp":
+        fail("course_utils.train_ddp is a module name: put -m before it.", hint)
+    elif script.replace("\\", "/").endswith("scripts/train_ddp.py"):
+        fail("scripts/train_ddp.py is gone: the script is in the package now.", hint)
+    elif not script.replace("\\", "/").endswith("course_utils/train_ddp.py") or launcher.no_python:
+        fail(f"{script} is not the course's training script (-m course_utils.train_ddp).", hint)
+    script_words = launcher.training_script_args
+    for word in script_words:
+        if word.replace("_", "-").startswith(TORCHRUN_OPTIONS):
+            fail(f"{word} comes after the module, so it goes to the script, not to torchrun.", hint)
+    args, error = _parse(train_ddp.build_parser(), script_words)
+    if args is None:
+        fail(f"the script would refuse its arguments: {error}", hint)
+    try:
+        low, high = _nnodes(launcher.nnodes)
+    except ValueError:
+        fail(f"--nnodes={launcher.nnodes} is not a number of machines.", hint)
+    if (low, high) == (processes, processes) and launcher.nproc_per_node != str(processes):
+        fail(f"--nnodes counts machines, not processes: here 1 machine runs {processes}.", hint)
+    nproc = launcher.nproc_per_node
+    if nproc in ("gpu", "auto"):  # one process per GPU on this machine with `processes` GPUs
+        nproc = str(processes)
+    if nproc == "cpu":
+        fail("--nproc_per_node=cpu starts one process per CPU core, not per GPU.", hint)
+    if not nproc.isdigit() or int(nproc) != processes:
+        fail(f"torchrun would start {nproc} process(es) on this machine, not {processes}.", hint)
+    if (low, high) != (1, 1):
+        fail(f"--nnodes={launcher.nnodes}: torchrun would wait for other machines.", hint)
+    if launcher.node_rank != 0 and not launcher.standalone:
+        fail(f"--node_rank={launcher.node_rank}: the only machine is number 0.", hint)
+    if args.epochs != epochs:
+        fail(f"the script would train for {args.epochs} epochs, not {epochs}.", hint)
+    if processes * args.batch_size != effective_batch:
+        fail(
+            f"the effective batch would be {processes} x {args.batch_size} = "
+            f"{processes * args.batch_size}, not {effective_batch}.",
+            hint,
+        )
+    where = "CPU processes (--cpu)" if args.cpu else "processes, one per GPU"
+    passed(f"Exercise 3 ({processes} {where}, {epochs} epochs, effective batch {effective_batch})")
 
 
 def exercise_4(strip_module_prefix: Callable[[dict], dict]) -> None:
@@ -160,3 +217,46 @@ def exercise_4(strip_module_prefix: Callable[[dict], dict]) -> None:
     if strip_module_prefix(dict(plain)).keys() != plain.keys():
         fail("a state_dict without the prefix should come back unchanged.", hint)
     passed("Exercise 4 (strip the 'module.' prefix)")
+
+
+def exercise_5(global_batch_stats: Callable) -> None:
+    """Exercise 5 of lesson 08: what SyncBatchNorm computes from each rank's batch statistics."""
+    hint = (
+        "weight each rank by its number of samples. For the variance, the mean of x squared over "
+        "all samples is the weighted mean of (variance + mean ** 2) of the ranks; subtract the "
+        "square of the global mean."
+    )
+    generator = torch.Generator().manual_seed(8)
+    for counts in ([32, 32], [32, 20, 7], [5, 50, 1, 9]):
+        shards = [torch.randn(n, 3, generator=generator) * (r + 1) + 2 * r
+                  for r, n in enumerate(counts)]  # fmt: skip
+        means = torch.stack([x.mean(0) for x in shards])
+        variances = torch.stack([x.var(0, unbiased=False) for x in shards])
+        whole = torch.cat(shards)
+        got = global_batch_stats(list(counts), means.clone(), variances.clone())
+        if not (isinstance(got, (tuple, list)) and len(got) == 2):
+            fail("global_batch_stats should return two tensors: (mean, variance).", hint)
+        mean, var = (torch.as_tensor(t, dtype=torch.float32) for t in got)
+        case = f"with {len(counts)} ranks holding {counts} samples"
+        if mean.shape != (3,) or var.shape != (3,):
+            fail(f"{case}, expected a mean and a variance per channel, shape (3,); got "
+                 f"{tuple(mean.shape)} and {tuple(var.shape)}.", hint)  # fmt: skip
+        if not torch.allclose(mean, whole.mean(0), atol=1e-4):
+            if torch.allclose(mean, means.mean(0), atol=1e-4):
+                fail(f"{case}, the plain average of the ranks' means is not the batch mean: a "
+                     f"rank with more samples counts more.", hint)  # fmt: skip
+            fail(f"{case}, the mean is {mean.tolist()}, expected {whole.mean(0).tolist()}.", hint)
+        if torch.allclose(var, whole.var(0, unbiased=False), atol=1e-4):
+            continue
+        if torch.allclose(var, whole.var(0, unbiased=True), atol=1e-4):
+            fail(f"{case}, that is the unbiased variance (divided by N - 1); BatchNorm "
+                 f"normalises with the biased one (divided by N).", hint)  # fmt: skip
+        weights = torch.tensor(counts, dtype=torch.float32).unsqueeze(1)
+        pooled = (weights * variances).sum(0) / weights.sum()
+        averaged = variances.mean(0)
+        if torch.allclose(var, pooled, atol=1e-4) or torch.allclose(var, averaged, atol=1e-4):
+            fail(f"{case}, averaging the ranks' variances misses the spread BETWEEN the ranks' "
+                 f"means.", hint)  # fmt: skip
+        fail(f"{case}, the variance is {var.tolist()}, expected "
+             f"{whole.var(0, unbiased=False).tolist()}.", hint)  # fmt: skip
+    passed("Exercise 5 (SyncBatchNorm's statistics over all ranks)")

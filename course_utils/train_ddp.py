@@ -1,17 +1,19 @@
-#!/usr/bin/env python3
 """Train the lesson-05 ConvNet on MNIST with DistributedDataParallel (lesson 08).
 
-    python scripts/train_ddp.py                                        # one process
-    torchrun --standalone --nproc_per_node=4 scripts/train_ddp.py      # 4 GPUs (or 4 CPU processes)
+Part of the package, so it runs wherever course_utils is installed (Colab included), no clone:
+
+    python -m course_utils.train_ddp                                      # one process
+    torchrun --standalone --nproc_per_node=4 -m course_utils.train_ddp    # 4 GPUs (or 4 CPU processes)
     torchrun --nnodes=2 --nproc_per_node=8 --rdzv_id=mnist --rdzv_backend=c10d \\
-        --rdzv_endpoint=HOST:29500 scripts/train_ddp.py                # the same on both machines
+        --rdzv_endpoint=HOST:29500 -m course_utils.train_ddp              # the same on both machines
     torchrun --nnodes=2 --nproc_per_node=8 --node_rank=0 --master_addr=HOST \\
-        --master_port=29500 scripts/train_ddp.py           # static: --node_rank=1 on the other one
+        --master_port=29500 -m course_utils.train_ddp      # static: --node_rank=1 on the other one
 
 The backend is chosen automatically: NCCL when there are CUDA GPUs (one process per GPU), gloo on
 the CPU. `--batch-size` is per process, so the effective batch size is batch size x processes.
 Only rank 0 prints, shows progress bars, writes TensorBoard logs and the checkpoint; `--resume`
 continues from that checkpoint. The data must already be in the data directory (no download).
+If one rank fails, it leaves the process group at once and torchrun stops the others.
 """
 
 from __future__ import annotations
@@ -36,9 +38,10 @@ from course_utils.data import (
 )
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    """The command line; sizes and counts are checked here, with a message saying what is wrong."""
+def build_parser() -> argparse.ArgumentParser:
+    """The script's command-line options (lesson 08's exercise 3 parses answers with it too)."""
     parser = argparse.ArgumentParser(
+        prog="python -m course_utils.train_ddp",
         description="Train HandbookConvNet on MNIST with DistributedDataParallel (lesson 08).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
@@ -84,6 +87,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="(for tests) each rank writes its final weights to DIR/rank<R>.pt",
     )
+    parser.add_argument(
+        "--snapshot-steps",
+        type=int,
+        nargs="+",
+        default=[],
+        help="with --save-rank-state: also write DIR/rank<R>_step<S>.pt after these optimizer steps",
+    )
+    return parser
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line; sizes and counts are checked here, with a message saying what is wrong."""
+    parser = build_parser()
     args = parser.parse_args(argv)
     limits = {
         "epochs": (1, None),
@@ -98,13 +114,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             parser.error(f"--{name.replace('_', '-')} must be {bound}, got {value}")
     if not args.lr > 0:
         parser.error(f"--lr must be positive, got {args.lr}")
+    if args.snapshot_steps and args.save_rank_state is None:
+        parser.error("--snapshot-steps needs --save-rank-state DIR (where to write them)")
     return args
 
 
 def fail(message: str) -> None:
     """Print `message` once (from rank 0) and exit with status 2, on every rank."""
     if int(os.environ.get("RANK", "0")) == 0:
-        print(f"train_ddp.py: error: {message}", file=sys.stderr, flush=True)
+        print(f"train_ddp: error: {message}", file=sys.stderr, flush=True)
     sys.exit(2)
 
 
@@ -152,13 +170,29 @@ def check_resume(args: argparse.Namespace, context: cud.DistributedContext) -> N
             cud.print0(f"Note: the checkpoint was trained with {key}={old[key]}; this run differs.")
 
 
+def save_at_steps(
+    optimizer: torch.optim.Optimizer, model: nn.Module, steps: list[int], folder: Path, rank: int
+) -> None:
+    """After optimizer step s (for s in `steps`), write the weights to folder/rank<R>_step<s>.pt."""
+    wanted, done = set(steps), [0]
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def hook(*_: object) -> None:
+        done[0] += 1
+        if done[0] in wanted:
+            torch.save(cu.unwrap(model).state_dict(), folder / f"rank{rank}_step{done[0]}.pt")
+
+    optimizer.register_step_post_hook(hook)
+
+
 def main(argv: list[str] | None = None) -> dict[str, list]:
     """Train under torchrun (or alone) and return the history."""
     args = parse_args(argv)
     # Read the data before joining the process group, so that an error exits every rank cleanly.
     x_train, y_train, x_test, y_test = load_data(args)
-    context = cud.init_distributed("cpu" if args.cpu else None)
-    try:
+    # On success every rank waits for the others before leaving the group; on an error this rank
+    # leaves at once, and torchrun ends the others (no waiting for the group's timeout).
+    with cud.process_group("cpu" if args.cpu else None) as context:
         backend = context.backend or "none, a single process"
         cud.print0(
             f"world size {context.world_size} (backend: {backend}) on {context.device.type}; "
@@ -177,6 +211,8 @@ def main(argv: list[str] | None = None) -> dict[str, list]:
         cu.seed_everything(args.seed)  # the same initial weights on every rank
         model = cud.wrap_ddp(cu.HandbookConvNet(), context)  # DDP also broadcasts rank 0's weights
         optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
+        if args.snapshot_steps:
+            save_at_steps(optimizer, model, args.snapshot_steps, args.save_rank_state, context.rank)
         if args.resume:
             check_resume(args, context)
         config = {**{k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
@@ -200,8 +236,6 @@ def main(argv: list[str] | None = None) -> dict[str, list]:
             )
         cud.print0(f"checkpoint (written by rank 0): {args.checkpoint}")
         return history
-    finally:
-        cud.cleanup_distributed()  # a barrier first: no rank leaves before the others are done
 
 
 if __name__ == "__main__":
