@@ -18,6 +18,7 @@ from course_utils.checks import (
 from course_utils.checks.base import (
     ExerciseError,
     expect_close,
+    expect_number,
     expect_shape,
     expect_tensor,
     fail,
@@ -27,6 +28,7 @@ from course_utils.checks.base import (
 __all__ = [
     "ExerciseError",
     "expect_close",
+    "expect_number",
     "expect_shape",
     "expect_tensor",
     "fail",

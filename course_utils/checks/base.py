@@ -28,6 +28,18 @@ def expect_tensor(value: object, name: str, hint: str) -> torch.Tensor:
     return value  # type: ignore[return-value]
 
 
+def expect_number(value: object, name: str, hint: str) -> float:
+    """Fail unless `value` is a number or a one-element tensor; return it as a Python float."""
+    if isinstance(value, torch.Tensor):
+        if value.numel() != 1:
+            fail(f"{name} has shape {tuple(value.shape)}; expected a single number.", hint)
+        return float(value.detach().item())
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    fail(f"{name} should be a number or a one-element tensor, not a {type(value).__name__}.", hint)
+    raise AssertionError  # unreachable: fail() raises
+
+
 def expect_shape(tensor: torch.Tensor, shape: Sequence[int], name: str, hint: str) -> None:
     """Fail unless `tensor` has exactly `shape`."""
     if tuple(tensor.shape) != tuple(shape):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import torch
 
-from course_utils.checks.base import (  # noqa: F401
-    ExerciseError,
+from course_utils.checks.base import (
     expect_close,
+    expect_number,
     expect_shape,
     expect_tensor,
     fail,
@@ -105,17 +105,6 @@ def exercise_3(ink: torch.Tensor, raw: torch.Tensor) -> None:
     passed(f"Exercise 3 (ink per image, from {got.min().item():.3f} to {got.max().item():.3f})")
 
 
-def _as_float(value: object, name: str, hint: str) -> float:
-    """A Python float from a one-element tensor or a number; fails on anything else."""
-    if isinstance(value, torch.Tensor):
-        if value.numel() != 1:
-            fail(f"{name} has shape {tuple(value.shape)}; expected a single number.", hint)
-        return float(value.detach().item())
-    if isinstance(value, (int, float)):
-        return float(value)
-    fail(f"{name} should be a number, not a {type(value).__name__}.", hint)
-    raise AssertionError  # unreachable: fail() raises
-
 
 def top_k_accuracy(logits: torch.Tensor, labels: torch.Tensor, k: int) -> float:
     """The fraction of samples whose label is among their k highest scores (rows of logits)."""
@@ -129,7 +118,7 @@ def exercise_4(top3: object, logits: torch.Tensor, labels: torch.Tensor) -> None
         "logits.topk(3, dim=1).indices gives each sample's three best classes (N x 3); compare "
         "with labels.unsqueeze(1) (N x 1), take .any(dim=1) per row, then the mean as a float."
     )
-    value = _as_float(top3, "top3", hint)
+    value = expect_number(top3, "top3", hint)
     n = len(labels)
     expected = top_k_accuracy(logits, labels, 3)
     if abs(value - expected) < 1e-6:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import torch
 from torch.utils.data import DataLoader, Dataset, RandomSampler, Subset, random_split
 
-from course_utils.checks.base import (  # noqa: F401
-    ExerciseError,
+from course_utils.checks.base import (
     expect_close,
     expect_shape,
     expect_tensor,

@@ -8,9 +8,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from course_utils.checks.base import (  # noqa: F401
-    ExerciseError,
-    expect_close,
+from course_utils.checks.base import (
     expect_shape,
     expect_tensor,
     fail,

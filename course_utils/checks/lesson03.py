@@ -9,26 +9,14 @@ from collections.abc import Callable, Iterator, Sequence
 import torch
 import torch.nn.functional as F
 
-from course_utils.checks.base import (  # noqa: F401
-    ExerciseError,
+from course_utils.checks.base import (
     expect_close,
+    expect_number,
     expect_shape,
     expect_tensor,
     fail,
     passed,
 )
-
-
-def _as_number(value: object, name: str, hint: str) -> float:
-    """A Python float from a one-element tensor or a number; fails on anything else."""
-    if isinstance(value, torch.Tensor):
-        if value.numel() != 1:
-            fail(f"{name} has shape {tuple(value.shape)}; expected a single number.", hint)
-        return float(value.detach().item())
-    if isinstance(value, (int, float)):
-        return float(value)
-    fail(f"{name} should be a number or a one-element tensor, not a {type(value).__name__}.", hint)
-    raise AssertionError  # unreachable: fail() raises
 
 
 class _LibraryCalled(Exception):
@@ -120,7 +108,7 @@ def exercise_1(my_cross_entropy: Callable[[torch.Tensor, torch.Tensor], torch.Te
                 f"on {what}, my_cross_entropy returns {n} numbers, one loss per sample.",
                 "average them with .mean(), as F.cross_entropy does by default.",
             )
-        value = _as_number(result, "my_cross_entropy(logits, targets)", hint)
+        value = expect_number(result, "my_cross_entropy(logits, targets)", hint)
         if not math.isfinite(value):
             fail(
                 f"on {what}, my_cross_entropy gives {value}: torch.exp overflowed "
@@ -177,7 +165,7 @@ def exercise_2(grad: torch.Tensor | None, x: torch.Tensor) -> None:
 def exercise_3(loss: torch.Tensor | float, logits: torch.Tensor, targets: torch.Tensor) -> None:
     """Exercise 3 of lesson 03: binary cross-entropy from logits with BCEWithLogitsLoss."""
     hint = "nn.BCEWithLogitsLoss()(logits, targets) takes the raw logits: it applies the sigmoid itself."
-    value = _as_number(loss, "loss", hint)
+    value = expect_number(loss, "loss", hint)
     expected = F.binary_cross_entropy_with_logits(logits.float(), targets.float()).item()
     twice = F.binary_cross_entropy_with_logits(
         torch.sigmoid(logits.float()), targets.float()
@@ -208,7 +196,7 @@ def exercise_4(kl: torch.Tensor | float, p: torch.Tensor, q_logits: torch.Tensor
         "nn.KLDivLoss(reduction='batchmean')(F.log_softmax(q_logits, dim=1), p): the first argument "
         "(the model's prediction) must be LOG-probabilities, the second (the target) probabilities."
     )
-    value = _as_number(kl, "kl", hint)
+    value = expect_number(kl, "kl", hint)
     log_q = F.log_softmax(q_logits.float(), dim=1)
     expected = (p * (p.log() - log_q)).sum(1).mean().item()
 
