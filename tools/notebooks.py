@@ -24,10 +24,11 @@ bars, rates) differ from run to run, so re-executing on a fresh clone would alwa
 fresh clone nothing is re-executed, every notebook is re-written in the same normal form
 (tools/normal_form.py), and the student notebooks are rebuilt identically (tools/exercises.py).
 
-Why not nbgrader: its markers are configurable, so markup is not the reason. Its stub is one
-fixed text for every exercise, whereas ours carries each exercise's number and hint into the
-error a student sees; and nbgrader is a whole grading system (a database, server extensions,
-a large dependency tree) for a transform that is fifty lines on top of nbformat here.
+Why not nbgrader's ClearSolutions: its markers are configurable (`begin_solution_delimeter`),
+so markup is not the reason. Its stub (`code_stub`) is one text per language, the same for every
+exercise, whereas ours carries each exercise's number and hint into the error a student sees;
+and nbgrader is a whole grading system (a database, server extensions, a large dependency tree)
+for a transform that is about a hundred lines on top of nbformat here.
 
 Transitional (until every notebook is re-run with this tool): a stale library hash, outputs that
 still hold this machine's absolute paths, and student versions built with the older stub are
