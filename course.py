@@ -8,7 +8,7 @@
     python3 course.py notebooks   (instructors) re-run the solution notebooks, rebuild student ones
 
 `test` runs the notebooks in smoke mode (COURSE_SMOKE=1) unless COURSE_SMOKE is already set;
-extra arguments go to pytest (or to JupyterLab, or to tools/notebooks.py).
+extra arguments go to pytest (or to JupyterLab, or to the instructor tool, tools/notebooks.py).
 
 The environment is re-installed when requirements.txt or pyproject.toml change.
 Set COURSE_DATA_DIR to use a data directory other than ~/course_data.
@@ -93,7 +93,7 @@ def main(argv: list[str]) -> None:
     elif command == "setup":
         print(f"The course environment is ready: {VENV}")
     else:
-        run(PYTHON, "tools/notebooks.py", *rest)
+        run(PYTHON, "-m", "tools.notebooks", *rest)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from tools import execute as execution
+from tools import exercises, normal_form, repository
 from tools import notebooks as tool
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,20 +30,24 @@ GOOD_STUDENT = FIXTURES / "student" / "90_fixture_lesson.ipynb"
 SANITIZE = ROOT / "notebooks" / "nbval_sanitize.cfg"
 
 
-
-
 @pytest.fixture()
 def workspace(tmp_path):
-    """A copy of the fixture notebooks and student versions, as a fresh clone would have them."""
+    """A copy of the fixture notebooks and student versions, as a fresh clone would have them,
+    with the repository files the tool reads and stamps (pyproject.toml, README, CONTRIBUTING)."""
     shutil.copytree(FIXTURES / "notebooks", tmp_path / "notebooks")
     shutil.copytree(FIXTURES / "student", tmp_path / "student")
-    return tool.Paths(tmp_path / "notebooks", tmp_path / "student")
+    for name in ("pyproject.toml", *repository.DOCUMENTS):
+        shutil.copy(ROOT / name, tmp_path / name)
+    return tool.Paths(tmp_path / "notebooks", tmp_path / "student", tmp_path)
 
 
 def cli(paths, *args):
     """Run the tool's command line on a workspace; return its exit code."""
     return tool.main(
-        ["--notebooks-dir", str(paths.notebooks), "--student-dir", str(paths.student), *args]
+        [
+            *("--notebooks-dir", str(paths.notebooks), "--student-dir", str(paths.student)),
+            *("--root", str(paths.root), *args),
+        ]
     )
 
 
@@ -74,11 +80,16 @@ def test_solution_lines_become_a_stub_with_number_and_hint():
     assert ex1 == (
         "# Exercise 1: add the numbers 1 to 10\n"
         "# HINT: sum(range(...)) adds a range; mind where it stops.\n"
-        'raise NotImplementedError("Exercise 1: sum(range(...)) adds a range; mind where it stops.")\n'
+        'raise NotImplementedError("Exercise 1 is yours to write: sum(range(...)) adds a range; '
+        "mind where it stops. The cells above this one ran; replace this line with your code, "
+        'then run this cell and the check below it.")\n'
         "print(total)"
     )
     ex2 = next(s for s in sources.values() if s.startswith("# Exercise 2"))
-    assert '    raise NotImplementedError("Exercise 2: x * x, or x ** 2.")' in ex2.splitlines()
+    assert (
+        '    raise NotImplementedError("Exercise 2 is yours to write: x * x, or x ** 2. The cells'
+        in ex2
+    )
     assert "return x * x" not in ex2 and "SOLUTION" not in ex2
     ex3 = next(s for s in sources.values() if s.startswith("# Exercise 3"))
     assert ex3.count("raise NotImplementedError") == 2  # two blocks, two stubs
@@ -150,11 +161,11 @@ def test_bad_markup_names_notebook_and_cell(fixture, cell, words, tmp_path, caps
 )
 def test_other_markup_mistakes_are_explained(source, words):
     with pytest.raises(tool.NotebookError, match=re.escape(words)):
-        tool.parse_exercise(source, "lesson.ipynb, cell 7")
+        exercises.parse_exercise(source, "lesson.ipynb, cell 7")
 
 
 def test_cells_without_markup_are_not_exercises():
-    assert tool.parse_exercise("x = 1  # a comment about solutions\nprint(x)", "here") is None
+    assert exercises.parse_exercise("x = 1  # a comment about solutions\nprint(x)", "here") is None
 
 
 def test_exercise_rules_unchecked_and_misnumbered_exercises():
@@ -185,15 +196,15 @@ def test_exercise_rules_unchecked_and_misnumbered_exercises():
 
 def test_source_hash_follows_sources_not_outputs():
     nb = tool.read(GOOD)
-    before = tool.source_hash(nb)
+    before = normal_form.source_hash(nb)
     other = copy.deepcopy(nb)
     for cell in other.cells:
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     other.metadata = {}
-    assert tool.source_hash(other) == before
+    assert normal_form.source_hash(other) == before
     other.cells[0].source += " "
-    assert tool.source_hash(other) != before
+    assert normal_form.source_hash(other) != before
 
 
 def test_normal_form_is_stable_and_removes_noise():
@@ -221,11 +232,11 @@ def test_cell_ids_are_deterministic_unique_and_local():
     nb = new_notebook(
         cells=[new_code_cell("x = 1"), new_markdown_cell("x = 1"), new_code_cell("x = 1")]
     )
-    ids = tool.cell_ids(nb)
-    assert len(set(ids)) == 3 and ids == tool.cell_ids(copy.deepcopy(nb))
+    ids = normal_form.cell_ids(nb)
+    assert len(set(ids)) == 3 and ids == normal_form.cell_ids(copy.deepcopy(nb))
     assert all(re.fullmatch(r"[a-zA-Z0-9_-]{1,64}", i) for i in ids)
     nb.cells.insert(0, new_markdown_cell("# new heading"))
-    assert tool.cell_ids(nb)[1:] == ids  # inserting a cell renames no other cell
+    assert normal_form.cell_ids(nb)[1:] == ids  # inserting a cell renames no other cell
 
 
 def test_consecutive_streams_are_merged_and_carriage_returns_applied():
@@ -241,32 +252,53 @@ def test_consecutive_streams_are_merged_and_carriage_returns_applied():
     assert [o.get("text") for o in outputs] == ["a\n100%\n", None, "b\n"]
 
 
-def widget_state(models):
-    return {"version_major": 2, "version_minor": 0, "state": models}
+NESTED_BARS = (  # what tqdm's text bar writes for an outer bar and an inner leave=False bar
+    "\repochs:   0%|          | 0/2 [00:00<?, ?it/s]",
+    "\n", "\rbatches:   0%|          | 0/3 [00:00<?, ?it/s]", "\x1b[A",
+    "\n", "\rbatches: 100%|██████████| 3/3 [00:00<00:00,  6.60it/s]", "\x1b[A",
+    "\n", "\r                                                      ", "\x1b[A",
+    "\repochs:  50%|█████     | 1/2 [00:00<00:00,  2.17it/s]",
+    "\n", "\rbatches: 100%|██████████| 3/3 [00:00<00:00,  5.99it/s]", "\x1b[A",
+    "\n", "\r                                                      ", "\x1b[A",
+    "\repochs: 100%|██████████| 2/2 [00:01<00:00,  2.00it/s]",
+)  # fmt: skip
 
 
-def tqdm_models(prefix, left, value, maximum, right, hidden=False):
-    def model(name, state):
-        return {"model_module": "@jupyter-widgets/controls", "model_name": name, "state": state}
+def test_text_progress_bars_are_saved_as_their_final_lines():
+    nb = new_notebook(cells=[new_code_cell("fit()")])
+    new_output = nbformat.v4.new_output
+    nb.cells[0].outputs = [new_output("stream", name="stderr", text=t) for t in NESTED_BARS]
+    nb.cells[0].outputs += [
+        new_output("stream", name="stdout", text="done\n"),
+        new_output("stream", name="stderr", text="\n"),  # the bar's closing newline, after it
+    ]
+    outputs = tool.normalise(nb).cells[0].outputs
+    assert [(o.name, o.text) for o in outputs] == [
+        ("stderr", "epochs: 100%|██████████| 2/2 [00:01<00:00,  2.00it/s]\n"),
+        ("stdout", "done\n"),
+    ]
 
-    layout = {"visibility": "hidden"} if hidden else {}
-    return {
-        f"{prefix}box": model(
-            "HBoxModel",
-            {
-                "children": [
-                    f"IPY_MODEL_{prefix}l",
-                    f"IPY_MODEL_{prefix}p",
-                    f"IPY_MODEL_{prefix}r",
-                ],
-                "layout": f"IPY_MODEL_{prefix}lay",
-            },
-        ),
-        f"{prefix}l": model("HTMLModel", {"value": left}),
-        f"{prefix}p": model("FloatProgressModel", {"value": value, "max": maximum, "min": 0}),
-        f"{prefix}r": model("HTMLModel", {"value": right}),
-        f"{prefix}lay": {"model_name": "LayoutModel", "state": layout},
-    }
+
+@pytest.mark.parametrize(
+    ("raw", "shown"),
+    [
+        ("plain  \ntext with trailing spaces  ", "plain  \ntext with trailing spaces  "),
+        ("abc\x08\x08xy\n", "axy\n"),
+        ("a\r\nb\r\n", "a\nb\n"),
+        ("\rloading 10%\rloading 100%\n", "loading 100%\n"),
+        ("\rtemporary bar\r             \r", ""),
+    ],
+)
+def test_terminal_rendering(raw, shown):
+    assert normal_form.render_terminal(raw) == shown
+
+
+def test_tqdm_widget_code_is_gone():
+    """Bars are text when executed (a kernel start-up line), so no widget-state rewriting is left."""
+    source = "".join(p.read_text(encoding="utf-8") for p in (ROOT / "tools").glob("*.py"))
+    for internals in ("FloatProgressModel", "HBoxModel", "tqdm.std import Bar", "html.unescape"):
+        assert internals not in source
+    assert "tqdm.auto" in execution.TEXT_TQDM and "exec_lines" in execution.__doc__
 
 
 def widget_output(model_id, text):
@@ -276,51 +308,38 @@ def widget_output(model_id, text):
     )
 
 
-def test_tqdm_widgets_become_final_text_and_other_widgets_keep_their_state():
-    models = {}
-    models.update(
-        tqdm_models("a", "epochs:\u2007100%", 3, 3, "\u20073/3\u2007[00:09&lt;00:00,\u20073.0s/it]")
-    )
-    models.update(tqdm_models("b", "batches:\u2007\u2007\u20070%", 4, 4, "0/4", hidden=True))
-    models.update(tqdm_models("c", "", 1, 1, "17it\u2007[00:01,\u200717.0it/s]"))
-    models.update(tqdm_models("d", "logging:\u2007100%", 299, 300, "\u2007299/300"))
-    models["slider"] = {
-        "model_name": "IntSliderModel",
-        "state": {"value": 3, "layout": "IPY_MODEL_slay"},
+def test_widget_state_keeps_what_displayed_widgets_need():
+    models = {
+        "slider": {
+            "model_name": "IntSliderModel",
+            "state": {"value": 3, "layout": "IPY_MODEL_slay"},
+        },
+        "slay": {"model_name": "LayoutModel", "state": {}},
+        "unused": {"model_name": "LayoutModel", "state": {}},
     }
-    models["slay"] = {"model_name": "LayoutModel", "state": {}}
-    models["unused"] = {"model_name": "LayoutModel", "state": {}}
-    nb = new_notebook(cells=[new_code_cell("train()")])
+    nb = new_notebook(cells=[new_code_cell("show()")])
     nb.cells[0].outputs = [
-        widget_output("abox", "epochs:   0%|          | 0/3 [00:00<?, ?it/s]"),
-        widget_output("bbox", "batches:   0%|          | 0/4"),
-        widget_output("cbox", "0it [00:00, ?it/s]"),
-        widget_output("dbox", "logging:   0%|          | 0/300"),
         widget_output("slider", "IntSlider(value=3)"),
         widget_output("lost", "Button(description='stateless')"),
     ]
-    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": widget_state(models)}
+    state = {"version_major": 2, "version_minor": 0, "state": models}
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": state}
     outputs = tool.normalise(nb).cells[0].outputs
-    assert [o.data.get("text/plain") for o in outputs] == [
-        "epochs: 100%|██████████| 3/3 [00:09<00:00, 3.0s/it]",  # the final text, not 0%
-        "17it [00:01, 17.0it/s]",  # unknown total: counts only; the hidden bar is gone
-        "logging: 100%|█████████▉| 299/300",  # tqdm's own partial block
-        "IntSlider(value=3)",
-        "Button(description='stateless')",  # no state stored: only its text is kept
-    ]
-    assert list(outputs[4].data) == ["text/plain"]
-    assert "application/vnd.jupyter.widget-view+json" not in outputs[0].data
-    assert "application/vnd.jupyter.widget-view+json" in outputs[3].data
+    assert "application/vnd.jupyter.widget-view+json" in outputs[0].data
+    assert list(outputs[1].data) == ["text/plain"]  # no state stored: only its text is kept
     kept = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
-    assert set(kept) == {"slider", "slay"}  # only the state the slider needs
+    assert set(kept) == {"slider", "slay"}
 
 
 def test_fixture_outputs_show_tqdm_as_text():
     nb = tool.read(GOOD)
     bar_cell = next(c for c in nb.cells if "tqdm(range(3)" in c.source)
     assert len(bar_cell.outputs) == 1  # the inner leave=False bars are gone
-    text = bar_cell.outputs[0].data["text/plain"]
-    assert re.fullmatch(r"epochs: 100%\|█{10}\| 3/3 \[\d\d:\d\d<00:00, +[\d.]+(it/s|s/it)\]", text)
+    output = bar_cell.outputs[0]
+    assert output.output_type == "stream" and output.name == "stderr"
+    assert re.fullmatch(
+        r"epochs: 100%\|█{10}\| 3/3 \[\d\d:\d\d<00:00, +[\d.]+(it/s|s/it)\]\n", output.text
+    )
     state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
     assert {m["model_name"] for m in state.values()} == {
         "IntSliderModel",
@@ -368,7 +387,8 @@ def test_edit_is_caught_then_run_executes_and_rebuilds(workspace, capsys):
     nb = tool.read(path)
     assert nb.metadata["course"]["executed"] == {
         "mode": "full",
-        "source_sha256": tool.source_hash(nb),
+        "source_sha256": normal_form.source_hash(nb),
+        "library": {},  # the fixture imports no course_utils module
     }
     assert "total: 55\n" in "".join(o.get("text", "") for o in exercise_outputs(nb))
     assert (
@@ -439,7 +459,9 @@ def test_stamp_adopts_a_notebook_executed_elsewhere_but_not_an_edited_one(worksp
     assert cli(workspace, "check") == 1
     assert "stamp 90_fixture_lesson" in capsys.readouterr().out
     assert cli(workspace, "stamp", "90") == 0
-    assert path.read_text(encoding="utf-8") == GOOD.read_text(encoding="utf-8")
+    expected = tool.read(GOOD)
+    del expected.metadata["course"]["executed"]["library"]  # unknown after nbconvert
+    assert path.read_text(encoding="utf-8") == tool.dumps(expected)
     # a recorded notebook edited afterwards must be executed, not stamped
     nb = tool.read(path)
     nb.cells[0].source += "\nMore prose."
@@ -469,7 +491,10 @@ def test_student_fixture_runs_up_to_its_first_exercise(tmp_path):
     first = next(i for i, c in enumerate(nb.cells) if c.source.startswith("# Exercise 1"))
     assert error.value.cell_index == first
     assert error.value.ename == "NotImplementedError"
-    assert error.value.evalue.startswith("Exercise 1: sum(range(...))")
+    assert error.value.evalue.startswith("Exercise 1 is yours to write: sum(range(...))")
+    assert (
+        "replace this line with your code, then run this cell and the check" in error.value.evalue
+    )
     assert "mode: SMOKE" in nb.cells[1].outputs[0].text  # COURSE_SMOKE reached the kernel
 
 
@@ -518,6 +543,14 @@ def test_every_sanitizer_is_read_by_nbval_and_compiles():
             "tensor([1., 2.], device='cuda:0', requires_grad=True)",
             "tensor([1., 2.], requires_grad=True)",
         ),
+        ("MNIST: $COURSE_DATA_DIR/MNIST", "MNIST: DATA_DIR/MNIST"),
+        ("here: <repo>/tests/fixtures/notebooks", "here: REPO/tests/fixtures/notebooks"),
+        ("here: /home/ana/pytorch-course/tests/fixtures", "here: REPO/tests/fixtures"),
+        ("python: <python>/bin/python", "python: PYTHON/bin/python"),
+        ("python: /work/main/.venv/bin/python", "python: PYTHON/bin/python"),
+        ("at /opt/conda/lib/python3.11/site-packages/torch/nn", "at SITE_PACKAGES/torch/nn"),
+        ("at <site-packages>/torch/nn", "at SITE_PACKAGES/torch/nn"),
+        ("cache: ~/.cache or /root/.cache", "cache: HOME/.cache or HOME/.cache"),
         (
             "torch.Size([64, 1, 28, 28]) 5 samples 3 epochs",
             "torch.Size([64, 1, 28, 28]) 5 samples 3 epochs",
@@ -561,3 +594,235 @@ def test_nbval_without_the_sanitizers_fails_on_the_checked_cell():
     report = result.stdout + result.stderr
     assert result.returncode == 1, report
     assert "1 failed" in report and "NBVAL_CHECK_OUTPUT" in report
+
+
+# ------------------------------------------------------------------------------------------
+# The tool's shape and its docstring
+# ------------------------------------------------------------------------------------------
+
+
+def test_the_tool_is_small_modules_with_one_job_each():
+    sizes = {
+        p.name: len(p.read_text(encoding="utf-8").splitlines())
+        for p in (ROOT / "tools").glob("*.py")
+    }
+    assert {"notebooks.py", "normal_form.py", "exercises.py", "execute.py"} <= set(sizes)
+    assert max(sizes.values()) <= 320, sizes
+
+
+def test_the_reason_for_not_using_nbgrader_is_the_true_one():
+    doc = tool.__doc__
+    assert "markers are configurable" in doc and "### BEGIN SOLUTION" not in doc
+    assert "hint" in doc and "database" in doc
+
+
+def test_course_py_runs_the_tool_as_a_module():
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.notebooks", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0 and "run" in result.stdout and "stamp" in result.stdout
+    assert '"-m", "tools.notebooks"' in (ROOT / "course.py").read_text(encoding="utf-8")
+
+
+# ------------------------------------------------------------------------------------------
+# Staleness because of the library
+# ------------------------------------------------------------------------------------------
+
+
+def fake_library(root, helper="VALUE = 1\n"):
+    package = root / "course_utils"
+    package.mkdir(parents=True, exist_ok=True)
+    (package / "__init__.py").write_text("", encoding="utf-8")
+    (package / "helper.py").write_text(helper, encoding="utf-8")
+    (package / "unused.py").write_text("", encoding="utf-8")
+    return package
+
+
+def test_execution_records_the_library_files_the_kernel_imported(tmp_path):
+    fake_library(tmp_path / "lib")
+    nb = new_notebook(
+        cells=[new_code_cell("import course_utils.helper\nprint(course_utils.helper.VALUE)")]
+    )
+    library = tool.execute(
+        nb, "lib", cwd=tmp_path, smoke=True, env={"PYTHONPATH": str(tmp_path / "lib")}
+    )
+    assert set(library) == {"course_utils/__init__.py", "course_utils/helper.py"}  # not unused.py
+    assert len(nb.cells) == 1 and nb.cells[0].outputs[0].text == "1\n"  # the question is gone
+    assert nb.cells[0].execution_count == 1
+
+
+def test_a_changed_library_file_is_named_as_a_warning_or_strict_error(
+    workspace, capsys, monkeypatch
+):
+    package = fake_library(workspace.root)
+    path = workspace.notebooks / GOOD.name
+    nb = tool.read(path)
+    nb.metadata["course"]["executed"]["library"] = execution.library_hashes(
+        [str(package / "__init__.py"), str(package / "helper.py")]
+    )
+    path.write_text(tool.dumps(nb), encoding="utf-8")
+    monkeypatch.delenv("COURSE_STRICT_LIBRARY_HASH", raising=False)
+    assert cli(workspace, "check") == 0
+    assert "warning" not in capsys.readouterr().out
+    (package / "helper.py").write_text("VALUE = 2\n", encoding="utf-8")
+    (package / "unused.py").write_text(
+        "changed = True\n", encoding="utf-8"
+    )  # not imported: no matter
+    assert cli(workspace, "check") == 0
+    out = capsys.readouterr().out
+    assert (
+        "! warning: 90_fixture_lesson was executed with other versions of course_utils/helper.py;"
+        in out
+    )
+    assert (
+        "unused.py" not in out and "Run: python3 course.py notebooks run 90_fixture_lesson" in out
+    )
+    monkeypatch.setenv("COURSE_STRICT_LIBRARY_HASH", "1")
+    assert cli(workspace, "check") == 1
+    assert "  - 90_fixture_lesson was executed with other versions of course_utils/helper.py" in (
+        capsys.readouterr().out
+    )
+    (package / "helper.py").unlink()
+    assert execution.library_changes(tool.read(path), workspace.root) == [
+        "course_utils/helper.py (removed)"
+    ]
+
+
+def test_notebooks_without_library_hashes_are_unknown_not_stale():
+    nb = tool.read(GOOD)
+    del nb.metadata["course"]["executed"]["library"]
+    assert execution.library_changes(nb) is None
+    assert execution.library_staleness(nb, GOOD.stem) is None
+
+
+# ------------------------------------------------------------------------------------------
+# No absolute paths of the executing machine in committed outputs
+# ------------------------------------------------------------------------------------------
+
+
+def test_machine_paths_become_placeholders(monkeypatch, tmp_path):
+    data = tmp_path / "my data"
+    monkeypatch.setenv("COURSE_DATA_DIR", str(data))
+    home = str(normal_form.Path.home())
+    text = (
+        f"data directory: {data}\nfound {data}/MNIST/raw\n"
+        f"checkpoint {ROOT}/notebooks/checkpoints/best.pt\npython {sys.prefix}/bin/python\n"
+        f"cache {home}/.cache\nsimilar names stay: {ROOT}2/x {data}-old\n"
+    )
+    nb = new_notebook(cells=[new_code_cell("show()")])
+    nb.cells[0].outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text=text),
+        nbformat.v4.new_output("execute_result", data={"text/plain": f"PosixPath('{data}')"}),
+    ]
+    outputs = tool.normalise(nb).cells[0].outputs
+    assert outputs[0].text == (
+        "data directory: $COURSE_DATA_DIR\nfound $COURSE_DATA_DIR/MNIST/raw\n"
+        "checkpoint <repo>/notebooks/checkpoints/best.pt\npython <python>/bin/python\n"
+        f"cache ~/.cache\nsimilar names stay: {ROOT}2/x $COURSE_DATA_DIR-old\n".replace(
+            "$COURSE_DATA_DIR-old", f"{data}-old"
+        )
+    )
+    assert outputs[1].data["text/plain"] == "PosixPath('$COURSE_DATA_DIR')"
+
+
+def test_fixture_committed_with_placeholders_and_nbval_sees_them_equal():
+    text = GOOD.read_text(encoding="utf-8")
+    for path, _ in normal_form.machine_paths():
+        assert f"{path}/" not in text and f"{path}\\n" not in text, path
+    assert "$COURSE_DATA_DIR/MNIST" in text and "<repo>/tests/fixtures/notebooks" in text
+    # test_nbval_with_the_sanitizers_passes_with_widgets_and_no_browser runs it fresh and compares
+
+
+def test_old_outputs_with_machine_paths_are_a_warning_until_rewritten(
+    workspace, capsys, monkeypatch
+):
+    path = workspace.notebooks / GOOD.name
+    text = path.read_text(encoding="utf-8")
+    data = (
+        normal_form.machine_paths()
+    )  # the same placeholders, written back as this machine's paths
+    for machine, placeholder in sorted(data, key=lambda pair: len(pair[1])):
+        if placeholder == "$COURSE_DATA_DIR":
+            text = text.replace("$COURSE_DATA_DIR/MNIST", f"{machine}/MNIST")
+    path.write_text(text, encoding="utf-8")
+    monkeypatch.delenv("COURSE_STRICT_NORMAL_FORM", raising=False)
+    assert cli(workspace, "check") == 0
+    assert "outputs hold absolute paths of this machine" in capsys.readouterr().out
+    monkeypatch.setenv("COURSE_STRICT_NORMAL_FORM", "1")
+    assert cli(workspace, "check") == 1
+    monkeypatch.delenv("COURSE_STRICT_NORMAL_FORM")
+    assert cli(workspace, "run") == 0
+    assert "executing" not in capsys.readouterr().out  # rewritten, not re-executed
+    assert path.read_text(encoding="utf-8") == GOOD.read_text(encoding="utf-8")
+
+
+# ------------------------------------------------------------------------------------------
+# The repository URL: one place (pyproject.toml), stamped everywhere else
+# ------------------------------------------------------------------------------------------
+
+OLD_URL = "https://github.com/open-pytorch-course/pytorch-course"
+NEW_URL = "https://github.com/a-fork/course-copy"
+
+
+def test_a_new_repository_url_is_stamped_into_notebooks_and_documents(workspace, capsys):
+    pyproject = workspace.root / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text(encoding="utf-8").replace(OLD_URL, NEW_URL), encoding="utf-8"
+    )
+    readme = (workspace.root / "README.md").read_text(encoding="utf-8")
+    assert cli(workspace, "check") == 1
+    out = capsys.readouterr().out
+    assert "90_fixture_lesson: the first cell installs from 'git+" + OLD_URL in out
+    assert "README.md links to another repository" in out
+    assert "Run: python3 course.py notebooks students" in out
+
+    assert cli(workspace, "students") == 0
+    out = capsys.readouterr().out
+    assert "90_fixture_lesson: first cell now installs from " + NEW_URL in out
+    nb = tool.read(workspace.notebooks / GOOD.name)
+    assert f'"git+{NEW_URL}"' in nb.cells[1].source and OLD_URL not in tool.dumps(nb)
+    assert execution.staleness(nb, GOOD.stem) is None  # still current: no re-execution needed
+    assert f'"git+{NEW_URL}"' in tool.read(workspace.student / GOOD.name).cells[1].source
+    stamped = (workspace.root / "README.md").read_text(encoding="utf-8")
+    if "colab.research.google.com/github/" in readme:
+        assert "colab.research.google.com/github/a-fork/course-copy/blob/main/student/" in stamped
+    assert OLD_URL not in stamped and "github.com/open-pytorch-course/pytorch-course" not in stamped
+    assert stamped == readme.replace("open-pytorch-course/pytorch-course", "a-fork/course-copy")
+    assert cli(workspace, "check") == 0, capsys.readouterr().out
+
+
+def test_an_unchanged_url_changes_nothing_and_forces_no_run(workspace, capsys):
+    before = tree(workspace.root)
+    assert cli(workspace, "students") == 0 and cli(workspace, "run") == 0
+    assert "executing" not in capsys.readouterr().out
+    assert tree(workspace.root) == before
+
+
+def test_stamping_handles_the_old_and_the_new_first_cell():
+    old = '"course-utils @ git+https://github.com/x/y"], check=True)'
+    new = 'source = os.environ.get("COURSE_INSTALL_SOURCE", "git+https://github.com/x/y")'
+    assert repository.stamp_text(old, NEW_URL) == old.replace("https://github.com/x/y", NEW_URL)
+    assert repository.stamp_text(new, NEW_URL) == new.replace("https://github.com/x/y", NEW_URL)
+    badge = "(https://colab.research.google.com/github/x/y/blob/main/student/00_a.ipynb)"
+    assert repository.stamp_text(badge, NEW_URL) == badge.replace("x/y", "a-fork/course-copy")
+    other = "github.com/xiaotudui/PyTorch-Tutorial and https://github.com/zergtant/pytorch-handbook"
+    assert repository.stamp_text(other, NEW_URL) == other
+
+
+# ------------------------------------------------------------------------------------------
+# Student version + reference solutions == solution notebook
+# ------------------------------------------------------------------------------------------
+
+
+def test_filling_the_fixture_student_notebook_gives_back_the_solution_and_runs(tmp_path):
+    solution, student = tool.read(GOOD), tool.read(GOOD_STUDENT)
+    filled = tool.fill_solutions(student, solution, GOOD.stem)
+    assert [c.source for c in filled.cells] == [c.source for c in solution.cells]
+    tool.execute(filled, GOOD.stem, cwd=tmp_path, smoke=True)
+    checks = [c for c in filled.cells if "checks.lesson90.exercise_" in c.source]
+    assert [o.text for c in checks for o in c.outputs] == [
+        f"\u2714 Exercise {n}: correct\n" for n in (1, 2, 3)
+    ]
