@@ -1,13 +1,10 @@
-"""The checks of lesson 04 accept the reference answers and explain typical mistakes; the
-lesson's learning-rate explorer trains, reports divergence and builds without a browser."""
-
-import math
+"""The checks of lesson 04 accept the reference answers and explain typical mistakes."""
 
 import pytest
 import torch
 from torch import nn
 
-from course_utils import widgets
+from course_utils import lr_sweep
 from course_utils.checks import ExerciseError, lesson04
 
 
@@ -90,9 +87,13 @@ def test_exercise_2_rejects_another_models_parameters():
         lesson04.exercise_2(optimizer, model)
 
 
-def record_lrs(read_after_step: bool) -> list[float]:
+def warmup_factor(epoch: int) -> float:
+    return (epoch + 1) / 4 if epoch < 4 else 0.1 ** ((epoch - 4) // 3)
+
+
+def record_lrs(factor=warmup_factor, read_after_step: bool = False) -> list[float]:
     optimizer = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.1)
-    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=3, gamma=0.1)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
     lrs = []
     for _ in range(10):
         if not read_after_step:
@@ -105,8 +106,21 @@ def record_lrs(read_after_step: bool) -> list[float]:
 
 
 def test_exercise_3_accepts_reference(capsys):
-    lesson04.exercise_3(record_lrs(read_after_step=False))
+    lesson04.exercise_3(record_lrs())
     assert "correct" in capsys.readouterr().out
+
+
+def test_exercise_3_accepts_linear_lr_then_step_lr():
+    optimizer = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.1)
+    warm = torch.optim.lr_scheduler.LinearLR(optimizer, start_factor=0.25, total_iters=3)
+    decay = torch.optim.lr_scheduler.StepLR(optimizer, step_size=3, gamma=0.1)
+    scheduler = torch.optim.lr_scheduler.SequentialLR(optimizer, [warm, decay], milestones=[4])
+    lrs = []
+    for _ in range(10):
+        lrs.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    lesson04.exercise_3(lrs)
 
 
 def test_exercise_3_rejects_one_epoch_ahead():
@@ -114,9 +128,19 @@ def test_exercise_3_rejects_one_epoch_ahead():
         lesson04.exercise_3(record_lrs(read_after_step=True))
 
 
+def test_exercise_3_rejects_a_warm_up_that_starts_at_zero():
+    with pytest.raises(ExerciseError, match=r"(?s)first epoch's rate is 0.*\(e \+ 1\) / 4"):
+        lesson04.exercise_3(record_lrs(lambda e: e / 4 if e < 4 else 0.1 ** ((e - 4) // 3)))
+
+
+def test_exercise_3_rejects_a_decay_that_starts_from_epoch_0():
+    with pytest.raises(ExerciseError, match="epoch 6 uses 0.01, expected 0.1: look at the decay"):
+        lesson04.exercise_3(record_lrs(lambda e: (e + 1) / 4 if e < 4 else 0.1 ** (e // 3 - 1)))
+
+
 def test_exercise_3_rejects_wrong_length():
     with pytest.raises(ExerciseError, match="has 9 values, expected one per epoch"):
-        lesson04.exercise_3(record_lrs(read_after_step=False)[:9])
+        lesson04.exercise_3(record_lrs()[:9])
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +155,7 @@ def blobs():
 def test_exercise_4_accepts_the_best_rate(blobs, capsys):
     features, labels = blobs
     scores = {
-        lr: sum(widgets.lr_loss_curve(features, labels, lr, "SGD", 100)[-50:])
+        lr: sum(lr_sweep.lr_loss_curve(features, labels, lr, "SGD", 100)[-50:])
         for lr in (0.001, 0.01, 0.1, 1.0)
     }
     best = min(scores, key=scores.get)
@@ -151,61 +175,62 @@ def test_exercise_4_rejects_a_rate_not_offered(blobs):
         lesson04.exercise_4(0.05, features, labels, 100)
 
 
-def test_lr_loss_curve_learns_and_is_reproducible(blobs):
-    features, labels = blobs
-    first = widgets.lr_loss_curve(features, labels, 0.1, "SGD", steps=60)
-    again = widgets.lr_loss_curve(features, labels, 0.1, "SGD", steps=60)
-    assert len(first) == 60 and first == again
-    assert sum(first[-10:]) / 10 < 0.5 * sum(first[:10]) / 10
+def should_stop(val_losses, patience, min_delta=0.0):
+    best, since_best = float("inf"), 0
+    for loss in val_losses:
+        if loss < best - min_delta:
+            best, since_best = loss, 0
+        else:
+            since_best += 1
+    return len(val_losses) > 0 and since_best >= patience
 
 
-@pytest.mark.parametrize("name", widgets.OPTIMIZERS)
-def test_every_optimizer_trains(blobs, name):
-    features, labels = blobs
-    losses = widgets.lr_loss_curve(
-        features, labels, 0.01 if name == "Adam" else 0.05, name, steps=60
-    )
-    assert sum(losses[-10:]) < sum(losses[:10])
+def worse_than_previous(val_losses, patience, min_delta=0.0):
+    """The typical mistake: counts epochs worse than the one before, not than the best."""
+    worse = 0
+    for before, loss in zip(val_losses, val_losses[1:], strict=False):
+        worse = 0 if loss < before - min_delta else worse + 1
+    return worse >= patience
 
 
-def test_lr_loss_curve_stops_when_the_loss_blows_up(blobs):
-    features, labels = blobs
-    losses = widgets.lr_loss_curve(features * 1000, labels, 1e4, "SGD", steps=200)
-    assert losses[-1] == math.inf and len(losses) < 200
+def ignores_min_delta(val_losses, patience, min_delta=0.0):
+    return should_stop(val_losses, patience, 0.0)
 
 
-def test_lr_loss_curve_restores_the_thread_count(blobs):
-    features, labels = blobs
-    threads = torch.get_num_threads()
-    widgets.lr_loss_curve(features, labels, 0.1, "SGD", steps=5)
-    assert torch.get_num_threads() == threads
+def one_too_late(val_losses, patience, min_delta=0.0):
+    return should_stop(val_losses, patience + 1, min_delta)
 
 
-def test_lr_loss_curve_explains_bad_input(blobs):
-    features, labels = blobs
-    with pytest.raises(ValueError, match=r"float N x D tensor.*flatten"):
-        widgets.lr_loss_curve(torch.zeros(10, 1, 28, 28), labels[:10], 0.1)
-    with pytest.raises(ValueError, match="unknown optimizer 'RMSprop'"):
-        widgets.lr_loss_curve(features, labels, 0.1, "RMSprop", steps=1)
-    with pytest.raises(ValueError, match="need lr > 0"):
-        widgets.lr_loss_curve(features, labels, 0.0)
+def test_exercise_5_accepts_reference(capsys):
+    lesson04.exercise_5(should_stop)
+    assert "correct" in capsys.readouterr().out
 
 
-def test_callback_sees_the_curve_grow(blobs):
-    features, labels = blobs
-    seen = []
-    widgets.lr_loss_curve(
-        features, labels, 0.1, steps=50, callback=lambda losses: seen.append(len(losses)), every=20
-    )
-    assert seen == [20, 40, 50]
+def test_exercise_5_reference_agrees_with_the_checks_own():
+    for losses, patience, min_delta, _ in lesson04.STOPPING_CASES:
+        assert should_stop(losses, patience, min_delta) == lesson04.reference_should_stop(
+            losses, patience, min_delta
+        )
 
 
-def test_draw_and_explorer_build_without_a_browser(blobs):
-    features, labels = blobs
-    fig = widgets.draw_lr_curves({"ok": [2.0, 1.0, 0.5], "bad": [2.0, 5.0, math.inf]})
-    assert "diverged at step 3" in [t.get_text() for t in fig.axes[0].get_legend().get_texts()][1]
-    box = widgets.lr_explorer(features, labels, steps=20)
-    slider, menu = box.children[0].children
-    menu.value = "Adam"  # triggers a new run, as a click in the browser would
-    slider.value = 0.01
-    assert menu.options == widgets.OPTIMIZERS
+def test_exercise_5_rejects_comparing_with_the_previous_epoch():
+    with pytest.raises(ExerciseError, match="none beats the best"):
+        lesson04.exercise_5(worse_than_previous)
+
+
+def test_exercise_5_rejects_ignoring_min_delta():
+    with pytest.raises(ExerciseError, match="smaller than min_delta do not count"):
+        lesson04.exercise_5(ignores_min_delta)
+
+
+def test_exercise_5_rejects_stopping_one_epoch_late():
+    with pytest.raises(ExerciseError, match="returned False, expected True"):
+        lesson04.exercise_5(one_too_late)
+
+
+def test_exercise_5_explains_a_crash_on_an_empty_history():
+    def crashes(val_losses, patience, min_delta=0.0):
+        return len(val_losses) - 1 - val_losses.index(min(val_losses)) >= patience
+
+    with pytest.raises(ExerciseError, match="(?s)raised ValueError.*empty list"):
+        lesson04.exercise_5(crashes)

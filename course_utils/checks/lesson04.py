@@ -34,8 +34,9 @@ def _toy_problem() -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
 def exercise_1(train_step: Callable) -> None:
     """Exercise 1 of lesson 04: a train_step(model, optimizer, loss_fn, inputs, targets) -> float."""
     hint = (
-        "the five lines in order: optimizer.zero_grad(); outputs = model(inputs); "
-        "loss = loss_fn(outputs, targets); loss.backward(); optimizer.step(); then return loss.item()."
+        "a step clears the old gradients, computes the outputs and the loss, back-propagates, "
+        "then updates the weights, in that order (section 3 lists the five calls); "
+        "return the loss as a Python number."
     )
     if not callable(train_step):
         fail(f"train_step should be a function, not a {type(train_step).__name__}.", hint)
@@ -90,7 +91,10 @@ def exercise_1(train_step: Callable) -> None:
 
 def exercise_2(optimizer: torch.optim.Optimizer, model: nn.Module) -> None:
     """Exercise 2 of lesson 04: SGD with lr 0.05, momentum 0.9 and weight decay 1e-4 for `model`."""
-    hint = "torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=1e-4)"
+    hint = (
+        "torch.optim.SGD takes this model's parameters first, then the settings by name: "
+        "lr=..., momentum=..., weight_decay=... (1e-4 is 0.0001)."
+    )
     if not isinstance(optimizer, torch.optim.SGD):
         fail(f"optimizer is a {type(optimizer).__name__}, expected torch.optim.SGD.", hint)
     group = optimizer.param_groups[0]
@@ -108,22 +112,28 @@ def exercise_2(optimizer: torch.optim.Optimizer, model: nn.Module) -> None:
     passed("Exercise 2 (SGD with momentum and weight decay)")
 
 
-def expected_step_lrs(
-    epochs: int = 10, lr: float = 0.1, step_size: int = 3, gamma: float = 0.1
+def expected_warmup_lrs(
+    epochs: int = 10, lr: float = 0.1, warmup: int = 4, step_size: int = 3, gamma: float = 0.1
 ) -> list[float]:
-    """The learning rate used in each epoch under StepLR (exercise 3 of lesson 04)."""
-    return [lr * gamma ** (epoch // step_size) for epoch in range(epochs)]
+    """The rate of each epoch for exercise 3 of lesson 04: a linear warm-up over `warmup` epochs
+    (lr/warmup, 2*lr/warmup, ..., lr), then StepLR-style division by 10 every `step_size` epochs."""
+    return [
+        lr * (epoch + 1) / warmup
+        if epoch < warmup
+        else lr * gamma ** ((epoch - warmup) // step_size)
+        for epoch in range(epochs)
+    ]
 
 
 def _all_close(a: Sequence[float], b: Sequence[float]) -> bool:
-    return all(math.isclose(x, y, rel_tol=1e-6) for x, y in zip(a, b, strict=True))
+    return all(math.isclose(x, y, rel_tol=1e-6, abs_tol=1e-12) for x, y in zip(a, b, strict=True))
 
 
 def exercise_3(lrs: Sequence[float]) -> None:
-    """Exercise 3 of lesson 04: the learning rate of each of 10 epochs under StepLR(3, 0.1)."""
+    """Exercise 3 of lesson 04: the rate of each of 10 epochs under a warm-up then a step decay."""
     hint = (
-        "in each epoch, first read optimizer.param_groups[0]['lr'] (the rate this epoch uses), "
-        "then call scheduler.step() at the end of the epoch."
+        "LambdaLR multiplies the optimizer's lr by what your function returns for the epoch "
+        "number, counted from 0; record optimizer.param_groups[0]['lr'] before scheduler.step()."
     )
     if isinstance(lrs, torch.Tensor):
         lrs = lrs.tolist()
@@ -131,30 +141,36 @@ def exercise_3(lrs: Sequence[float]) -> None:
         values = [float(v) for v in lrs]
     except (TypeError, ValueError):
         fail(f"lrs should be a list of 10 numbers, not {type(lrs).__name__}.", hint)
-    expected = expected_step_lrs()
+    expected = expected_warmup_lrs()
     if len(values) != len(expected):
         fail(f"lrs has {len(values)} values, expected one per epoch ({len(expected)}).", hint)
     if not _all_close(values, expected):
-        shifted = expected_step_lrs(epochs=11)[1:]
-        if _all_close(values, shifted):
+        if _all_close(values, expected_warmup_lrs(epochs=11)[1:]):
+            fail("lrs is one epoch ahead: each value was read after scheduler.step().", hint)
+        if values[0] == 0.0:
             fail(
-                "lrs is one epoch ahead: each value was read after scheduler.step().",
-                hint,
+                "the first epoch's rate is 0, so the first epoch learns nothing.",
+                "epochs are counted from 0: the warm-up factor of epoch e is (e + 1) / 4, "
+                "which reaches 1 at epoch 3.",
             )
+        wrong = next(i for i, (v, e) in enumerate(zip(values, expected, strict=True))
+                     if not math.isclose(v, e, rel_tol=1e-6))  # fmt: skip
+        phase = "the warm-up (epochs 0-3)" if wrong < 4 else "the decay (from epoch 4)"
         fail(
-            f"lrs is {[f'{v:.3g}' for v in values]}, expected {[f'{v:.3g}' for v in expected]}.",
+            f"epoch {wrong} uses {values[wrong]:.4g}, expected {expected[wrong]:.4g}: look at "
+            f"{phase}. Expected {[f'{v:.3g}' for v in expected]}.",
             hint,
         )
-    passed("Exercise 3 (StepLR)")
+    passed("Exercise 3 (a warm-up, then a step decay)")
 
 
 def exercise_4(best_lr: float, features: torch.Tensor, labels: torch.Tensor, steps: int) -> None:
     """Exercise 4 of lesson 04: the best of four SGD learning rates on the lesson's problem."""
-    from course_utils.widgets import lr_loss_curve  # imports ipywidgets: only when needed
+    from course_utils.lr_sweep import lr_loss_curve
 
     candidates = (0.001, 0.01, 0.1, 1.0)
     hint = (
-        "run cu.widgets.lr_loss_curve(x_train, y_train, lr, 'SGD', steps) for each candidate and "
+        "run cu.lr_sweep.lr_loss_curve(x_train, y_train, lr, 'SGD', steps) for each candidate and "
         "keep the lr whose mean loss over the last 50 steps is lowest."
     )
     if not isinstance(best_lr, (int, float)) or float(best_lr) not in candidates:
@@ -172,3 +188,63 @@ def exercise_4(best_lr: float, features: torch.Tensor, labels: torch.Tensor, ste
             hint,
         )
     passed(f"Exercise 4 (the best learning rate is {best})")
+
+
+def reference_should_stop(
+    val_losses: Sequence[float], patience: int, min_delta: float = 0.0
+) -> bool:
+    """Exercise 5 of lesson 04: stop once `patience` epochs in a row have not improved on the best
+    loss so far by more than `min_delta` (an epoch improves if loss < best - min_delta)."""
+    best, best_epoch = math.inf, -1
+    for epoch, loss in enumerate(val_losses):
+        if loss < best - min_delta:
+            best, best_epoch = loss, epoch
+    return best_epoch >= 0 and len(val_losses) - 1 - best_epoch >= patience
+
+
+# (validation losses, patience, min_delta): the cases exercise 5 is checked on, each with why it matters
+STOPPING_CASES: list[tuple[list[float], int, float, str]] = [
+    ([], 2, 0.0, "no epoch yet"),
+    ([0.9], 1, 0.0, "one epoch: it is the best so far"),
+    ([0.9, 0.7, 0.6, 0.5], 2, 0.0, "the loss still falls every epoch"),
+    ([0.9, 0.7, 0.72, 0.75], 2, 0.0, "two epochs worse than the best, patience 2"),
+    ([0.9, 0.7, 0.72, 0.75], 3, 0.0, "two epochs worse than the best, patience 3"),
+    ([0.9, 0.7, 0.7, 0.7], 2, 0.0, "an equal loss is not an improvement"),
+    ([0.9, 0.5, 0.8, 0.7, 0.6], 3, 0.0,
+     "each epoch beats the one before, but none beats the best (0.5)"),
+    ([0.9, 0.5, 0.8, 0.7, 0.45], 3, 0.0, "the last epoch is a new best"),
+    ([1.0, 0.8, 0.79, 0.785], 2, 0.05, "improvements smaller than min_delta do not count"),
+    ([1.0, 0.8, 0.74, 0.78], 2, 0.05, "0.74 beats 0.8 by more than min_delta"),
+]  # fmt: skip
+
+
+def exercise_5(should_stop: Callable) -> None:
+    """Exercise 5 of lesson 04: the early-stopping rule should_stop(val_losses, patience, min_delta)."""
+    hint = (
+        "walk through the losses keeping the best one so far and the epoch it came from; an epoch "
+        "counts as better only if its loss is below best - min_delta. Stop when the epochs since "
+        "that best one number at least `patience`."
+    )
+    if not callable(should_stop):
+        fail(f"should_stop should be a function, not a {type(should_stop).__name__}.", hint)
+    for losses, patience, min_delta, why in STOPPING_CASES:
+        expected = reference_should_stop(losses, patience, min_delta)
+        try:
+            answer = should_stop(list(losses), patience, min_delta)
+        except Exception as error:  # noqa: BLE001 - the student's code may raise anything
+            fail(
+                f"should_stop({losses}, patience={patience}, min_delta={min_delta}) raised "
+                f"{type(error).__name__}: {error}.",
+                "an empty list (no epoch yet) and a single epoch must work too. " + hint,
+            )
+        if isinstance(answer, torch.Tensor) and answer.numel() == 1:
+            answer = answer.item()
+        if answer not in (True, False):  # True, False, 1, 0 and numpy booleans pass
+            fail(f"should_stop returned {answer!r}; return True or False.", hint)
+        if bool(answer) != expected:
+            fail(
+                f"should_stop({losses}, patience={patience}, min_delta={min_delta}) returned "
+                f"{bool(answer)}, expected {expected}: {why}.",
+                hint,
+            )
+    passed("Exercise 5 (the early-stopping rule)")

@@ -55,8 +55,8 @@ def exercise_1(n_params: int) -> None:
 def exercise_2(per_class: torch.Tensor, matrix: torch.Tensor) -> None:
     """Exercise 2 of lesson 05: accuracy per digit from a confusion matrix (rows are true digits)."""
     hint = (
-        "row i of the matrix holds every test image whose true digit is i; its diagonal entry "
-        "counts the correct ones. matrix.diagonal() / matrix.sum(1) divides by the row totals."
+        "row i of the matrix holds every test image whose true digit is i, and its diagonal entry "
+        "counts the correct ones: divide each diagonal entry by the total of its row, as floats."
     )
     expected = expect_per_class_accuracy(per_class, matrix, "per_class", hint)
     worst = int(expected.nan_to_num(2.0).argmin())
@@ -68,9 +68,9 @@ def exercise_2(per_class: torch.Tensor, matrix: torch.Tensor) -> None:
 def exercise_3(pair: tuple[int, int], matrix: torch.Tensor) -> None:
     """Exercise 3 of lesson 05: the (true digit, predicted digit) mistake made most often."""
     hint = (
-        "copy the matrix, zero its diagonal (the correct answers) with .fill_diagonal_(0), then "
-        "find the largest entry: its row is the true digit, its column the predicted one "
-        "(divmod(int(errors.argmax()), 10))."
+        "leave out the diagonal (the correct answers), for instance on a copy of the matrix with "
+        "the diagonal set to 0; the largest remaining entry is the most common mistake, its row "
+        "the true digit and its column the predicted one."
     )
     if isinstance(pair, torch.Tensor):
         pair = tuple(int(v) for v in pair.tolist())  # type: ignore[assignment]
