@@ -105,13 +105,34 @@ def _forced() -> tuple[Precision | None, bool | None]:
     return precision, (None if layout == "" else layout == "1")  # type: ignore[return-value]
 
 
-def _pick_cuda(device: torch.device, model: nn.Module | None) -> PrecisionChoice:
+def channels_last_works(model: nn.Module, example_batch: torch.Tensor) -> bool:
+    """Whether a forward pass of (a copy of) `model` accepts a channels_last batch.
+
+    Some nets flatten with `.view()`, which a channels_last tensor cannot do (use `flatten` or
+    `reshape` there). The real model is left untouched.
+    """
+    device = next(model.parameters()).device
+    probe = copy.deepcopy(model).eval().to(memory_format=torch.channels_last)
+    x = example_batch[:2].to(device).contiguous(memory_format=torch.channels_last)
+    try:
+        with torch.no_grad(), torch.random.fork_rng(devices=[]):
+            probe(x)
+    except RuntimeError:
+        return False
+    return True
+
+
+def _pick_cuda(
+    device: torch.device, model: nn.Module | None, example_batch: torch.Tensor | None
+) -> PrecisionChoice:
     major, minor = torch.cuda.get_device_capability(device)
-    conv = _has_conv(model)
+    # channels_last helps convolutions on tensor cores, if the model accepts it (tried, not assumed).
+    conv = _has_conv(model) and major >= 7 and example_batch is not None
+    conv = conv and channels_last_works(model, example_batch)  # type: ignore[arg-type]
     if torch.cuda.is_bf16_supported(including_emulation=False):
         return PrecisionChoice("bf16", conv, f"GPU of compute capability {major}.{minor} computes bf16 natively")
     return PrecisionChoice(
-        "fp16", conv and major >= 7,
+        "fp16", conv,
         f"GPU of compute capability {major}.{minor} has no native bf16; fp16 with a GradScaler",
     )  # fmt: skip
 
@@ -154,7 +175,8 @@ def pick_precision(
     """Choose precision and memory layout for training `model` on `device`, and say why.
 
     CUDA: bf16 where the GPU computes it natively, else fp16 (with `fit`'s GradScaler);
-    channels_last for convolutional nets on tensor-core GPUs. MPS: fp32. CPU: fp32 unless the
+    channels_last for convolutional nets on tensor-core GPUs when `example_batch` shows the model
+    accepts it. MPS: fp32. CPU: fp32 unless the
     CPU computes bf16 natively; then (given `model` and `example_batch`) a few timed steps of
     each candidate decide, layouts included. `$COURSE_PRECISION` / `$COURSE_CHANNELS_LAST`
     override the choice.
@@ -162,7 +184,7 @@ def pick_precision(
     device = torch.device(device)
     forced_precision, forced_layout = _forced()
     if device.type == "cuda":
-        choice = _pick_cuda(device, model)
+        choice = _pick_cuda(device, model, example_batch)
     elif device.type == "cpu":
         choice = _pick_cpu(model, example_batch)
     else:

@@ -30,9 +30,14 @@ def fake_timings(monkeypatch, seconds: dict) -> list:
 def test_bf16_capable_gpu_gets_bf16_and_channels_last_for_conv_nets(monkeypatch):
     monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (8, 0))
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: True)
-    choice = cu.pick_precision("cuda", cu.TuduiNet(), verbose=False)
+    choice = cu.pick_precision("cuda", cu.TuduiNet(), torch.zeros(2, 3, 32, 32), verbose=False)
     assert (choice.precision, choice.channels_last) == ("bf16", True)
     assert "8.0" in choice.reason
+    # A net that flattens with .view() cannot take channels_last: tried, not assumed.
+    choice = cu.pick_precision("cuda", cu.HandbookConvNet(), torch.zeros(2, 1, 28, 28), verbose=False)
+    assert (choice.precision, choice.channels_last) == ("bf16", False)
+    # Without an example batch nothing can be tried: the layout stays as it is.
+    assert not cu.pick_precision("cuda", cu.TuduiNet(), verbose=False).channels_last
 
 
 def test_gpu_without_native_bf16_gets_fp16(monkeypatch):
