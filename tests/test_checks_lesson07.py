@@ -276,3 +276,61 @@ def test_exercise_4_rejects_a_single_pass():
 
     with pytest.raises(ExerciseError, match="wrapped twice"):
         lesson07.exercise_4(once)
+
+
+# Exercise 5: an optimizer with a small learning rate for the backbone and a larger one for the head
+
+
+def reference_fine_tune_optimizer(model):
+    return torch.optim.Adam([
+        {"params": model.features.parameters(), "lr": 1e-4},
+        {"params": model.classifier.parameters(), "lr": 1e-3},
+    ])  # fmt: skip
+
+
+def test_exercise_5_accepts_reference(capsys):
+    lesson07.exercise_5(reference_fine_tune_optimizer)
+    assert "correct" in capsys.readouterr().out
+
+
+def test_exercise_5_accepts_a_default_lr_for_one_group(capsys):
+    def default_for_head(model):
+        return torch.optim.SGD(
+            [{"params": model.features.parameters(), "lr": 1e-4}, {"params": model.classifier.parameters()}],
+            lr=1e-3, momentum=0.9,
+        )  # fmt: skip
+
+    lesson07.exercise_5(default_for_head)
+    assert "correct" in capsys.readouterr().out
+
+
+def test_exercise_5_rejects_one_group_swapped_rates_and_a_missing_backbone():
+    def one_group(model):
+        return torch.optim.Adam(model.parameters(), lr=1e-3)
+
+    def swapped(model):
+        return torch.optim.Adam([
+            {"params": model.features.parameters(), "lr": 1e-3},
+            {"params": model.classifier.parameters(), "lr": 1e-4},
+        ])  # fmt: skip
+
+    def head_only(model):
+        return torch.optim.Adam([{"params": model.classifier.parameters(), "lr": 1e-3}])
+
+    with pytest.raises(ExerciseError, match="one parameter group"):
+        lesson07.exercise_5(one_group)
+    with pytest.raises(ExerciseError, match="swapped"):
+        lesson07.exercise_5(swapped)
+    with pytest.raises(ExerciseError, match="in no parameter group"):
+        lesson07.exercise_5(head_only)
+
+
+def test_exercise_5_explains_a_parameter_in_two_groups():
+    def twice(model):
+        return torch.optim.Adam([
+            {"params": model.parameters(), "lr": 1e-4},
+            {"params": model.classifier.parameters(), "lr": 1e-3},
+        ])  # fmt: skip
+
+    with pytest.raises(ExerciseError, match="raised ValueError"):
+        lesson07.exercise_5(twice)

@@ -300,3 +300,63 @@ def exercise_4(strip_prefixes: Callable[[dict[str, torch.Tensor]], dict[str, tor
     if any(not torch.equal(wrapped[k], original[k]) for k in original):
         fail("strip_prefixes changed the tensors of the dict it was given.", hint)
     passed("Exercise 4 (wrapper prefixes removed, names inside keys kept)")
+
+
+def exercise_5(
+    fine_tune_optimizer: Callable[[nn.Module], torch.optim.Optimizer],
+    head_lr: float = 1e-3,
+    backbone_lr: float = 1e-4,
+) -> None:
+    """Exercise 5 of lesson 07: an optimizer with a small learning rate for the backbone
+    (`features`) and a larger one for the new head (`classifier`)."""
+    hint = (
+        "pass a list of two dicts: torch.optim.Adam([{'params': model.features.parameters(), "
+        f"'lr': {backbone_lr:g}}}, {{'params': model.classifier.parameters(), 'lr': {head_lr:g}}}])."
+    )
+    if not callable(fine_tune_optimizer):
+        fail(f"fine_tune_optimizer should be a function, not a {type(fine_tune_optimizer).__name__}.", hint)
+    from course_utils.models import CifarResNet  # a small one: only its parameters matter
+
+    model = CifarResNet(num_classes=5, width=4)
+    try:
+        optimizer = fine_tune_optimizer(model)
+    except Exception as error:
+        fail(f"fine_tune_optimizer raised {type(error).__name__}: {_first_line(error)}", hint)
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        fail(f"fine_tune_optimizer should return an optimizer, not a {type(optimizer).__name__}.", hint)
+    lr_of: dict[int, float] = {}
+    for group in optimizer.param_groups:
+        for parameter in group["params"]:
+            lr_of[id(parameter)] = group["lr"]
+    head = list(model.classifier.parameters())
+    backbone = list(model.features.parameters())
+    missing = [p for p in head + backbone if id(p) not in lr_of]
+    if missing:
+        part = "the head's" if any(p is q for p in missing for q in head) else "the backbone's"
+        fail(
+            f"{len(missing)} parameter tensors ({part}, among others) are in no parameter group: "
+            "the optimizer would never change them.",
+            hint,
+        )
+    head_lrs = {lr_of[id(p)] for p in head}
+    backbone_lrs = {lr_of[id(p)] for p in backbone}
+    if len(optimizer.param_groups) == 1:
+        fail(
+            f"one parameter group: every weight learns at lr={optimizer.param_groups[0]['lr']:g}. "
+            "Fine-tuning gives the trained backbone a smaller learning rate than the new head.",
+            hint,
+        )
+    if head_lrs == {backbone_lr} and backbone_lrs == {head_lr}:
+        fail(
+            "the two learning rates are swapped: the trained backbone should move slowly "
+            f"({backbone_lr:g}), the new, random head fast ({head_lr:g}).",
+            hint,
+        )
+    if head_lrs != {head_lr}:
+        fail(f"the head (model.classifier) learns at {sorted(head_lrs)}, expected {head_lr:g}.", hint)
+    if backbone_lrs != {backbone_lr}:
+        fail(
+            f"the backbone (model.features) learns at {sorted(backbone_lrs)}, expected {backbone_lr:g}.",
+            hint,
+        )
+    passed(f"Exercise 5 (backbone at {backbone_lr:g}, head at {head_lr:g})")
