@@ -41,12 +41,20 @@ def can_reach(host: str, port: int = 443, timeout: float = 5.0) -> bool:
     return bool(result and result[0])
 
 
+def _shown(path: Path) -> str:
+    """`path` with the home directory written as ~ (printed outputs carry no user's paths)."""
+    try:
+        return str(Path("~") / path.relative_to(Path.home()))
+    except ValueError:
+        return str(path)
+
+
 def _untrained(name: str, reason: str) -> tuple[nn.Module, bool]:
     print(
         f"Pretrained weights for {name} are not available: {reason}\n"
         f"Going on with the same architecture and untrained (random) weights: its structure and "
         f"shapes are right, its predictions are not. With internet access, run this cell again "
-        f"to download the weights (once; they are cached in {Path(torch.hub.get_dir()) / 'checkpoints'})."
+        f"to download the weights (once; they are cached in {_shown(Path(torch.hub.get_dir()) / 'checkpoints')})."
     )
     return torchvision.models.get_model(name, weights=None), False
 

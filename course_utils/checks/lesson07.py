@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import pickle
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -10,111 +13,198 @@ from torch import nn
 from course_utils.checks.base import ExerciseError, fail, passed  # noqa: F401
 
 
-def exercise_1(fresh_model: nn.Module, trained_model: nn.Module) -> None:
-    """Exercise 1 of lesson 07: a state_dict saved to a file and loaded into a new model."""
-    hint = (
-        "torch.save(trained_model.state_dict(), path); then fresh_model = cu.HandbookConvNet() and "
-        "fresh_model.load_state_dict(torch.load(path, weights_only=True)) on a line of its own."
-    )
-    if not isinstance(fresh_model, nn.Module):
-        name = type(fresh_model).__name__
-        if name == "_IncompatibleKeys":
-            fail(
-                "fresh_model is the report that load_state_dict returns, not a model: it loads "
-                "the weights in place, so do not assign its result.",
-                hint,
-            )
-        fail(f"fresh_model should be a model (nn.Module), not a {name}.", hint)
-    if fresh_model is trained_model:
-        fail(
-            "fresh_model is the trained model itself (two names for one object), not a new "
-            "model loaded from the file.",
-            hint,
-        )
-    if type(fresh_model) is not type(trained_model):
-        fail(
-            f"fresh_model is a {type(fresh_model).__name__}; the saved weights belong to a "
-            f"{type(trained_model).__name__}.",
-            hint,
-        )
-    expected = trained_model.state_dict()
-    actual = fresh_model.state_dict()
-    shared = [k for k in expected if actual[k].data_ptr() == expected[k].data_ptr()]
-    if shared:
-        fail(
-            f"fresh_model shares its tensors with the trained model ({shared[0]}, ...): it was "
-            "not loaded from a file.",
-            hint,
-        )
-    differ = [k for k in expected if not torch.equal(actual[k].cpu(), expected[k].cpu())]
-    if differ:
-        fail(
-            f"{len(differ)} of {len(expected)} tensors differ from the trained model's "
-            f"({', '.join(differ[:3])}): were the weights loaded?",
-            hint,
-        )
-    passed(f"Exercise 1 (a fresh model with the same {len(expected)} tensors)")
-
-
 class _CheckNet(nn.Module):
-    """A small MNIST net with BatchNorm, whose output depends on train/eval mode."""
+    """A small net for 3 x 32 x 32 images with BatchNorm, whose output depends on train/eval mode."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.conv = nn.Conv2d(1, 4, 3)  # 4 x 26 x 26
+        self.conv = nn.Conv2d(3, 4, 3)  # 4 x 30 x 30
         self.bn = nn.BatchNorm2d(4)
-        self.fc = nn.Linear(4 * 26 * 26, 10)  # 10
+        self.fc = nn.Linear(4 * 30 * 30, 5)  # 5
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(torch.relu(self.bn(self.conv(x))).flatten(1))
 
 
-def exercise_2(predict_one: Callable[[nn.Module, torch.Tensor], int]) -> None:
-    """Exercise 2 of lesson 07: predict the class of one 1 x 28 x 28 image with eval and no_grad."""
-    hint = (
-        "add the batch dimension (image.reshape(1, 1, 28, 28) or image.unsqueeze(0)), call "
-        "model.eval(), run the model inside `with torch.no_grad():`, and return "
-        "output.argmax(1).item()."
-    )
-    if not callable(predict_one):
-        fail(f"predict_one should be a function, not a {type(predict_one).__name__}.", hint)
+def _check_net(seed: int) -> _CheckNet:
+    """A _CheckNet with random weights and BatchNorm statistics that are not the defaults."""
     with torch.random.fork_rng():
-        torch.manual_seed(7)
+        torch.manual_seed(seed)
         model = _CheckNet()
         model.bn.running_mean.normal_(0, 0.5)
         model.bn.running_var.uniform_(0.5, 2.0)
-        images = torch.randn(6, 1, 28, 28)
+        model.bn.num_batches_tracked.fill_(100)
+    return model
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).splitlines() or [""])[0]
+
+
+def exercise_1(save_and_reload: Callable[[nn.Module, Path, Callable[[], nn.Module]], nn.Module]) -> None:
+    """Exercise 1 of lesson 07: save a model's state_dict to a file, load it into a new model."""
+    hint = (
+        "three steps: torch.save(model.state_dict(), path); new_model = build(); "
+        "new_model.load_state_dict(torch.load(path, map_location='cpu', weights_only=True)); "
+        "then return new_model."
+    )
+    if not callable(save_and_reload):
+        fail(f"save_and_reload should be a function, not a {type(save_and_reload).__name__}.", hint)
+    model = _check_net(seed=11)
+    built: list[nn.Module] = []
+
+    def build() -> nn.Module:
+        new = _check_net(seed=len(built) + 100)  # other weights than `model`
+        built.append(new)
+        return new
+
+    reads: list[object] = []
+    real_load = torch.load
+
+    def recording_load(f, *args, **kwargs):  # type: ignore[no-untyped-def]
+        reads.append(f)
+        return real_load(f, *args, **kwargs)
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "weights.pth"
+        torch.load = recording_load  # see whether the answer reads the file back
+        try:
+            result = save_and_reload(model, path, build)
+        except Exception as error:
+            fail(f"save_and_reload raised {type(error).__name__}: {_first_line(error)}", hint)
+        finally:
+            torch.load = real_load
+        if not path.is_file():
+            fail(
+                "no file was written at `path`. A copy in memory (copy.deepcopy) is lost when "
+                "Python stops; the point is a file that outlives the session.",
+                hint,
+            )
+        try:
+            saved = real_load(path, map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError:
+            fail(
+                "the file holds a pickled model object (torch.save(model, path)): it needs the "
+                "class's code to load and cannot be read with weights_only=True. Save "
+                "model.state_dict() instead.",
+                hint,
+            )
+        except Exception as error:
+            fail(f"the file cannot be read back ({type(error).__name__}: {_first_line(error)}).", hint)
+    expected = model.state_dict()
+    if not isinstance(saved, Mapping) or not all(isinstance(v, torch.Tensor) for v in saved.values()):
+        fail(
+            f"the file holds a {type(saved).__name__}, not a state_dict (a dict from names to "
+            "tensors). Save model.state_dict().",
+            hint,
+        )
+    if set(saved) != set(expected):
+        fail(
+            f"the saved dict has the keys {sorted(saved)[:4]}..., the model's state_dict has "
+            f"{sorted(expected)[:4]}...: save model.state_dict() itself.",
+            hint,
+        )
+    if type(result).__name__ == "_IncompatibleKeys":
+        fail(
+            "save_and_reload returned the report that load_state_dict gives back, not a model: "
+            "load_state_dict fills the model in place, so return the model itself.",
+            hint,
+        )
+    if result is model:
+        fail("save_and_reload returned the model it was given, not a new one loaded from the file.", hint)
+    if not isinstance(result, nn.Module):
+        fail(f"save_and_reload should return a model (nn.Module), not a {type(result).__name__}.", hint)
+    if not any(result is new for new in built):
+        fail(
+            "the returned model was not made by build(): a copy of the model (copy.deepcopy) "
+            "proves nothing about the file. Call build() for a new model and load the file "
+            "into it.",
+            hint,
+        )
+    actual = result.state_dict()
+    shared = [k for k in expected if actual[k].data_ptr() == expected[k].data_ptr()]
+    if shared:
+        fail(
+            f"the new model shares its tensors with the original ({shared[0]}, ...): it was not "
+            "loaded from the file.",
+            hint,
+        )
+    differ = [k for k in expected if not torch.equal(actual[k].cpu(), expected[k].cpu())]
+    if differ:
+        fail(
+            f"{len(differ)} of {len(expected)} tensors of the new model differ from the "
+            f"original's ({', '.join(differ[:3])}): was the file loaded into it?",
+            hint,
+        )
+    if not reads:
+        fail(
+            "the new model has the right weights, but the file was never read (no torch.load): "
+            "load the file, not model.state_dict() from memory.",
+            hint,
+        )
+    passed(f"Exercise 1 (saved to a file and loaded into a new model: {len(expected)} tensors equal)")
+
+
+def exercise_2(
+    predict_one: Callable[[nn.Module, torch.Tensor], int], device: torch.device | str = "cpu"
+) -> None:
+    """Exercise 2 of lesson 07: the class of one 3 x 32 x 32 image, with eval and no_grad.
+
+    The check's model lives on `device` (pass the lesson's DEVICE); the images come on the CPU,
+    as a transform makes them, so an answer that moves the image to the model's device passes.
+    """
+    device = torch.device(device)
+    hint = (
+        "add the batch dimension (torch.reshape(image, (1, 3, 32, 32))), move it to the "
+        "model's device, call model.eval(), run the model inside `with torch.no_grad():`, and "
+        "return output.argmax(1).item()."
+    )
+    if not callable(predict_one):
+        fail(f"predict_one should be a function, not a {type(predict_one).__name__}.", hint)
+    model = _check_net(seed=7).to(device)
+    with torch.random.fork_rng():
+        torch.manual_seed(8)
+        images = torch.randn(6, 3, 32, 32)
     model.eval()
     with torch.no_grad():
-        expected = model(images).argmax(1).tolist()
-    grad_modes: list[bool] = []
-    model.register_forward_pre_hook(lambda module, args: grad_modes.append(torch.is_grad_enabled()))
+        expected = model(images.to(device)).argmax(1).tolist()
+    runs: list[tuple[bool, bool]] = []  # (training mode, gradients on) at each forward pass
+    model.register_forward_pre_hook(
+        lambda module, args: runs.append((module.training, torch.is_grad_enabled()))
+    )
     answers = []
     for image in images:
         model.train()  # as a model is after training
+        runs.clear()
         try:
             answer = predict_one(model, image.clone())
         except Exception as error:
-            fail(f"predict_one raised {type(error).__name__}: {str(error).splitlines()[0]}", hint)
+            text = _first_line(error)
+            if "device" in text and device.type != "cpu":
+                fail(
+                    f"the image comes on the CPU and the model is on {device}: move the image "
+                    f"to the model's device first ({type(error).__name__}: {text}).",
+                    hint,
+                )
+            fail(f"predict_one raised {type(error).__name__}: {text}", hint)
+        if not runs:
+            fail("predict_one never ran the model on the image.", hint)
+        if any(training for training, _ in runs):
+            fail(
+                "the model was in training mode while it ran (BatchNorm then uses the batch's "
+                "statistics, Dropout drops units): call model.eval() BEFORE the forward pass.",
+                hint,
+            )
+        if any(grad for _, grad in runs):
+            fail("the model ran with gradient tracking on; inference needs no gradients.", hint)
         if isinstance(answer, torch.Tensor) and answer.numel() == 1:
-            fail(
-                f"predict_one returned a tensor ({answer!r}); return a plain int with .item().",
-                hint,
-            )
-        if not isinstance(answer, int):
+            fail(f"predict_one returned a tensor ({answer!r}); return a plain int with .item().", hint)
+        if not isinstance(answer, int) or isinstance(answer, bool):
             fail(f"predict_one returned a {type(answer).__name__}; it should return an int.", hint)
-        if model.training:
-            fail(
-                "the model was still in training mode when it ran: BatchNorm and Dropout then "
-                "behave differently. Call model.eval() first.",
-                hint,
-            )
         answers.append(answer)
-    if any(grad_modes):
-        fail("the model ran with gradient tracking on; inference needs no gradients.", hint)
     if answers != expected:
         fail(f"predict_one gave {answers}, expected {expected}.", hint)
-    passed("Exercise 2 (inference on one image)")
+    passed(f"Exercise 2 (inference on one image, model on {device.type})")
 
 
 def exercise_3(model: nn.Module, num_classes: int = 10) -> None:
@@ -161,22 +251,112 @@ def exercise_3(model: nn.Module, num_classes: int = 10) -> None:
     passed(f"Exercise 3 (only the new head trains: {n_train:,} parameters)")
 
 
-def exercise_4(model: nn.Module, num_classes: int = 10) -> None:
-    """Exercise 4 of lesson 07: resnet18 with a new `fc` head for `num_classes` classes."""
-    hint = f"model.fc = nn.Linear(model.fc.in_features, {num_classes}) (in_features is 512 for resnet18)."
-    fc = getattr(model, "fc", None)
-    if not isinstance(fc, nn.Linear):
-        fail(f"model.fc should be a Linear layer, not {type(fc).__name__}.", hint)
-    if fc.in_features != 512:
+_WRAPPED_KEYS = {  # a state_dict as a wrapped model writes it -> the keys a plain model expects
+    "_orig_mod.module.features.0.weight": "features.0.weight",  # torch.compile(DDP(model))
+    "module.features.0.bias": "features.0.bias",  # DDP(model)
+    "_orig_mod.submodule.weight": "submodule.weight",  # "module." inside a name must stay
+    "classifier.weight": "classifier.weight",  # already plain
+    "classifier.bias": "classifier.bias",
+}
+
+
+def exercise_4(strip_prefixes: Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]]) -> None:
+    """Exercise 4 of lesson 07: remove the `module.` / `_orig_mod.` prefixes that wrappers add."""
+    hint = (
+        "for each key, while it starts with 'module.' or '_orig_mod.', cut that prefix off "
+        "(key.removeprefix(...)); keep the tensor as it is; build a new dict."
+    )
+    if not callable(strip_prefixes):
+        fail(f"strip_prefixes should be a function, not a {type(strip_prefixes).__name__}.", hint)
+    with torch.random.fork_rng():
+        torch.manual_seed(4)
+        wrapped = {key: torch.randn(3) for key in _WRAPPED_KEYS}
+    original = {key: value.clone() for key, value in wrapped.items()}
+    try:
+        result = strip_prefixes(dict(wrapped))
+    except Exception as error:
+        fail(f"strip_prefixes raised {type(error).__name__}: {_first_line(error)}", hint)
+    if not isinstance(result, Mapping):
+        fail(f"strip_prefixes should return a dict, not a {type(result).__name__}.", hint)
+    got, want = set(result), set(_WRAPPED_KEYS.values())
+    if any("subweight" in k for k in got):
         fail(
-            f"model.fc takes {fc.in_features} inputs, but resnet18's pooled features have 512.",
+            "'_orig_mod.submodule.weight' lost the 'module.' inside 'submodule.': replace() cuts "
+            "every occurrence; remove the prefix only at the START of the key.",
             hint,
         )
-    if fc.out_features != num_classes:
-        fail(f"model.fc gives {fc.out_features} outputs, expected {num_classes}.", hint)
-    model.eval()
-    with torch.no_grad():
-        out = model(torch.zeros(1, 3, 64, 64))
-    if tuple(out.shape) != (1, num_classes):
-        fail(f"the model's output has shape {tuple(out.shape)}, expected (1, {num_classes}).", hint)
-    passed(f"Exercise 4 (resnet18 with a {num_classes}-way head)")
+    leftover = sorted(k for k in got if k.startswith(("module.", "_orig_mod.")))
+    if leftover:
+        fail(
+            f"{leftover[0]!r} still starts with a wrapper's prefix: a model wrapped twice "
+            "(torch.compile around DDP) has two of them.",
+            hint,
+        )
+    if got != want:
+        fail(f"strip_prefixes gave the keys {sorted(got)}, expected {sorted(want)}.", hint)
+    for old, new in _WRAPPED_KEYS.items():
+        if not isinstance(result[new], torch.Tensor) or not torch.equal(result[new], original[old]):
+            fail(f"the tensor under {new!r} is not the one that was under {old!r}.", hint)
+    if any(not torch.equal(wrapped[k], original[k]) for k in original):
+        fail("strip_prefixes changed the tensors of the dict it was given.", hint)
+    passed("Exercise 4 (wrapper prefixes removed, names inside keys kept)")
+
+
+def exercise_5(
+    fine_tune_optimizer: Callable[[nn.Module], torch.optim.Optimizer],
+    head_lr: float = 1e-3,
+    backbone_lr: float = 1e-4,
+) -> None:
+    """Exercise 5 of lesson 07: an optimizer with a small learning rate for the backbone
+    (`features`) and a larger one for the new head (`classifier`)."""
+    hint = (
+        "pass a list of two dicts: torch.optim.Adam([{'params': model.features.parameters(), "
+        f"'lr': {backbone_lr:g}}}, {{'params': model.classifier.parameters(), 'lr': {head_lr:g}}}])."
+    )
+    if not callable(fine_tune_optimizer):
+        fail(f"fine_tune_optimizer should be a function, not a {type(fine_tune_optimizer).__name__}.", hint)
+    from course_utils.models import CifarResNet  # a small one: only its parameters matter
+
+    model = CifarResNet(num_classes=5, width=4)
+    try:
+        optimizer = fine_tune_optimizer(model)
+    except Exception as error:
+        fail(f"fine_tune_optimizer raised {type(error).__name__}: {_first_line(error)}", hint)
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        fail(f"fine_tune_optimizer should return an optimizer, not a {type(optimizer).__name__}.", hint)
+    lr_of: dict[int, float] = {}
+    for group in optimizer.param_groups:
+        for parameter in group["params"]:
+            lr_of[id(parameter)] = group["lr"]
+    head = list(model.classifier.parameters())
+    backbone = list(model.features.parameters())
+    missing = [p for p in head + backbone if id(p) not in lr_of]
+    if missing:
+        part = "the head's" if any(p is q for p in missing for q in head) else "the backbone's"
+        fail(
+            f"{len(missing)} parameter tensors ({part}, among others) are in no parameter group: "
+            "the optimizer would never change them.",
+            hint,
+        )
+    head_lrs = {lr_of[id(p)] for p in head}
+    backbone_lrs = {lr_of[id(p)] for p in backbone}
+    if len(optimizer.param_groups) == 1:
+        fail(
+            f"one parameter group: every weight learns at lr={optimizer.param_groups[0]['lr']:g}. "
+            "Fine-tuning gives the trained backbone a smaller learning rate than the new head.",
+            hint,
+        )
+    if head_lrs == {backbone_lr} and backbone_lrs == {head_lr}:
+        fail(
+            "the two learning rates are swapped: the trained backbone should move slowly "
+            f"({backbone_lr:g}), the new, random head fast ({head_lr:g}).",
+            hint,
+        )
+    if head_lrs != {head_lr}:
+        fail(f"the head (model.classifier) learns at {sorted(head_lrs)}, expected {head_lr:g}.", hint)
+    if backbone_lrs != {backbone_lr}:
+        fail(
+            f"the backbone (model.features) learns at {sorted(backbone_lrs)}, expected {backbone_lr:g}.",
+            hint,
+        )
+    passed(f"Exercise 5 (backbone at {backbone_lr:g}, head at {head_lr:g})")
