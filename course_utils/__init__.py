@@ -41,7 +41,7 @@ from course_utils.training import autocast, evaluate, fit, is_main_process, pred
 
 __version__ = "0.1.0"
 
-_LAZY_MODULES = {"data", "plots", "pretrained", "widgets"}
+_LAZY_MODULES = {"assets", "data", "plots", "pretrained", "widgets"}
 
 
 def __getattr__(name: str) -> Any:
