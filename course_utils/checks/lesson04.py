@@ -9,11 +9,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
-from course_utils.checks.base import (  # noqa: F401
-    ExerciseError,
-    expect_close,
-    expect_shape,
-    expect_tensor,
+from course_utils.checks.base import (
     fail,
     passed,
 )

@@ -10,7 +10,7 @@ from course_utils.checks.base import (
     expect_per_class_accuracy,
     fail,
     passed,
-)  # noqa: F401
+)
 
 
 def _handbook_layers() -> list[tuple[str, nn.Module]]:

@@ -10,7 +10,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from course_utils.checks.base import ExerciseError, fail, passed  # noqa: F401
+from course_utils.checks.base import fail, passed
 
 
 class _CheckNet(nn.Module):
