@@ -63,7 +63,7 @@ def _to_channels_last(model: nn.Module) -> None:
         warnings.warn(
             "channels_last=True with a wrapped model whose weights are not channels_last: convert "
             "before wrapping, model.to(memory_format=torch.channels_last), then DistributedDataParallel(model). "
-            "Converting now, but DDP's gradient buckets keep the old layout (slower).",
+            "Converting now, but DDP prepared its gradient buckets for the old layout, which can cost speed.",
             stacklevel=3,
         )
     base.to(memory_format=torch.channels_last)
