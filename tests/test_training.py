@@ -143,6 +143,20 @@ def test_grad_scaler_is_enabled_only_for_fp16():
     assert not training.make_grad_scaler(cpu, "fp32").is_enabled()
 
 
+def test_the_loop_scales_and_unscales_with_an_active_grad_scaler_on_the_cpu():
+    """The GradScaler path (scale, step, update) of the loop, on the CPU in fp32: the scaled
+    gradients are unscaled before the step, so the weights match a run without scaling."""
+    weights = []
+    for scaler in (None, torch.amp.GradScaler("cpu", init_scale=1024.0, growth_interval=4)):
+        torch.manual_seed(0)
+        model = mlp()
+        cu.train_one_epoch(model, blob_loader(), torch.optim.SGD(model.parameters(), lr=0.1), scaler=scaler,
+                           progress=False)  # fmt: skip
+        weights.append(torch.cat([p.detach().flatten() for p in model.parameters()]))
+    assert scaler.get_scale() == 1024.0 * 2 ** (16 // 4)  # used: 16 steps, no inf/NaN, doubled every 4
+    assert torch.allclose(weights[0], weights[1], rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="fp16 training needs a CUDA GPU")
 def test_fp16_with_a_grad_scaler_end_to_end_on_cuda():
     torch.manual_seed(0)
