@@ -47,41 +47,24 @@ CPU_NOTE = (
 
 
 def machine_report(device: torch.device) -> dict[str, str]:
-    """CPU model, threads, torch version and device: what a reader needs to compare timings."""
-    cpu = platform.processor() or "unknown"
+    """The course's environment report, plus the CPU model, its cores and the load at start."""
+    report = {"cpu": platform.processor() or "unknown", "cpu cores": str(os.cpu_count())}
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    report = {
-        "cpu": cpu,
-        "cpu cores": str(os.cpu_count()),
-        "torch threads": str(torch.get_num_threads()),
-        "torch": torch.__version__,
-        "device": str(device),
-        "python": sys.version.split()[0],
-    }
+        models = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines()
+                  if line.startswith("model name")]  # fmt: skip
+        report["cpu"] = models[0] if models else report["cpu"]
+    report.update(cu.environment_report(device))
     if hasattr(os, "getloadavg"):
         report["load average at start"] = " ".join(f"{x:.1f}" for x in os.getloadavg())
     if os.environ.get("OMP_WAIT_POLICY"):
         report["OMP_WAIT_POLICY"] = os.environ["OMP_WAIT_POLICY"]
-    if device.type == "cuda":
-        report["gpu"] = torch.cuda.get_device_name(device)
     return report
 
 
-def _indices(n: int, size: int | None) -> torch.Tensor | None:
-    """The first `size` of a fixed permutation of range(n), or None for all of it."""
-    if size is None:
-        return None
-    return torch.randperm(n, generator=torch.Generator().manual_seed(0))[:size]
-
-
 def _subset(dataset, size: int | None):
-    index = _indices(len(dataset), size)
-    return dataset if index is None else torch.utils.data.Subset(dataset, index.tolist())
+    """`cu.data.subset` (seed 0), or the whole data set for `size=None`."""
+    return dataset if size is None else data.subset(dataset, size, seed=0)
 
 
 def run_recipe(
@@ -125,9 +108,8 @@ def note002_mnist(args, device: torch.device) -> dict:
 
 def course_mnist(args, device: torch.device) -> dict:
     """The course's MNIST recipe: the same net, TensorLoader, AdamW + OneCycleLR, bf16."""
-    x, y = data.as_uint8_tensors(data.load_mnist(True))
-    xt, yt = data.as_uint8_tensors(data.load_mnist(False))
-    x, y, xt, yt = _cut(x, y, args.train_size) + _cut(xt, yt, args.test_size)
+    x, y = data.as_uint8_tensors(_subset(data.load_mnist(True), args.train_size))
+    xt, yt = data.as_uint8_tensors(_subset(data.load_mnist(False), args.test_size))
     epochs = args.epochs_for("course_mnist")
     train_loader = cu.TensorLoader(x, y, 128, data.MNIST_MEAN, data.MNIST_STD, shuffle=True,
                                    drop_last=True, device=device)  # fmt: skip
@@ -158,9 +140,8 @@ def note004_cifar(args, device: torch.device) -> dict:
 def course_cifar(args, device: torch.device) -> dict:
     """The course's CIFAR-10 recipe: CifarResNet, TensorLoader + augmentation, one-cycle SGD,
     label smoothing, bf16, channels_last."""
-    x, y = data.as_uint8_tensors(data.load_cifar10(True))
-    xt, yt = data.as_uint8_tensors(data.load_cifar10(False))
-    x, y, xt, yt = _cut(x, y, args.train_size) + _cut(xt, yt, args.test_size)
+    x, y = data.as_uint8_tensors(_subset(data.load_cifar10(True), args.train_size))
+    xt, yt = data.as_uint8_tensors(_subset(data.load_cifar10(False), args.test_size))
     epochs = args.epochs_for("course_cifar")
     mean, std = data.CIFAR10_MEAN, data.CIFAR10_STD
     train_loader = cu.TensorLoader(x, y, 256, mean, std, shuffle=True, augment=True,
@@ -177,12 +158,6 @@ def course_cifar(args, device: torch.device) -> dict:
                       loss_fn=nn.CrossEntropyLoss(label_smoothing=0.1), scheduler=scheduler,
                       scheduler_step="batch", precision=args.precision,
                       channels_last=True)  # fmt: skip
-
-
-def _cut(images: torch.Tensor, labels: torch.Tensor, size: int | None) -> tuple:
-    """The same subset `_subset` picks, for tensors."""
-    index = _indices(len(labels), size)
-    return (images, labels) if index is None else (images[index], labels[index])
 
 
 def time_to(result: dict, target: float) -> float | None:

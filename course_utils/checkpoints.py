@@ -3,7 +3,9 @@
 A checkpoint holds the model's, optimizer's and scheduler's state_dicts, the epoch just
 finished, the training history and a config dict. It is written to a temporary file and then
 renamed, so an interruption never leaves a half-written file behind, and it is loaded with
-`weights_only=True`, so a checkpoint can never run code.
+`weights_only=True`, so a checkpoint can never run code. Because of that, what is saved beside
+the state_dicts (config, history, ...) must be plain data: `save_checkpoint` turns paths into
+strings and NumPy scalars into Python numbers, and refuses anything else it could not load back.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -42,7 +45,49 @@ def atomic_save(obj: Any, path: str | os.PathLike) -> Path:
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
+    _fsync_directory(path.parent)
     return path
+
+
+def _fsync_directory(folder: Path) -> None:
+    """Make the rename itself durable: flush the folder's entry list (POSIX; Windows cannot)."""
+    if os.name != "posix":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+PLAIN_TYPES = (type(None), bool, int, float, str, bytes, torch.Tensor, torch.dtype, torch.Size)
+
+
+def plain_data(value: Any, key: str = "config") -> Any:
+    """`value` with paths as strings and NumPy scalars as Python numbers, as weights_only loads it.
+
+    Raises TypeError naming the key and the type of anything else (an object, a function, a
+    NumPy array ...), at save time rather than when the checkpoint is loaded to resume.
+    """
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, PLAIN_TYPES):
+        return value
+    if isinstance(value, dict):
+        for name in value:
+            if not isinstance(name, (str, int)):
+                raise TypeError(f"{key} has a key {name!r} of type {type(name).__name__}; use str or int keys")
+        return {name: plain_data(item, f"{key}[{name!r}]") for name, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        items = [plain_data(item, f"{key}[{i}]") for i, item in enumerate(value)]
+        return items if isinstance(value, list) else tuple(items)
+    kind = f"{type(value).__module__}.{type(value).__qualname__}"
+    raise TypeError(
+        f"{key} is a {kind}, which a checkpoint loaded with weights_only=True cannot hold. "
+        f"Store plain data instead: a number, string, list or dict (e.g. str(value) or value.tolist())."
+    )
 
 
 def save_checkpoint(
@@ -64,9 +109,9 @@ def save_checkpoint(
         "optimizer": optimizer.state_dict() if optimizer is not None else None,
         "scheduler": scheduler.state_dict() if scheduler is not None else None,
         "epoch": epoch,
-        "history": history or {},
-        "config": config or {},
-        **extra,
+        "history": plain_data(history or {}, "history"),
+        "config": plain_data(config or {}, "config"),
+        **{name: plain_data(value, name) for name, value in extra.items()},
     }
     return atomic_save(checkpoint, path)
 

@@ -15,7 +15,7 @@ import torchvision
 from torch.utils.data import Dataset, Subset
 from torchvision import transforms
 
-from course_utils.runtime import resolve_data_dir
+from course_utils.runtime import env_flag, resolve_data_dir
 
 MNIST_MEAN, MNIST_STD = (0.1307,), (0.3081,)
 CIFAR10_MEAN, CIFAR10_STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
@@ -61,9 +61,27 @@ def _missing_message(name: str, folder: Path, files: list[str], cause: str) -> s
     )
 
 
+def _ensure_files(
+    name: str, folder: Path, files: list[str], download: bool, dataset_class: type, root: Path, train: bool
+) -> None:
+    """Download with torchvision's `dataset_class` if any of `files` is missing, then check again."""
+    missing = [f for f in files if not (folder / f).is_file()]
+    if missing and download:
+        try:
+            dataset_class(root, train=train, download=True)
+        except Exception as error:  # no internet, a proxy, a read-only folder ...
+            raise DatasetError(
+                _missing_message(name, folder, files, f"the download failed ({error})")
+            ) from error
+        missing = [f for f in files if not (folder / f).is_file()]
+    if missing:
+        raise DatasetError(_missing_message(name, folder, files, f"{missing} not found"))
+
+
 def check_idx_file(path: Path) -> None:
     """Raise DatasetError unless `path` is a complete IDX file (the format MNIST ships in)."""
-    raw = path.read_bytes()[:16]
+    with open(path, "rb") as f:  # the header only: the size of the file says the rest
+        raw = f.read(16)
     magic = int.from_bytes(raw[:4], "big") if len(raw) >= 4 else -1
     if magic not in (2049, 2051):
         raise DatasetError(
@@ -92,17 +110,7 @@ def load_mnist(
     root = resolve_data_dir(data_dir)
     folder = root / "MNIST" / "raw"
     files = list(MNIST_FILES[train])
-    missing = [f for f in files if not (folder / f).is_file()]
-    if missing and download:
-        try:
-            torchvision.datasets.MNIST(root, train=train, download=True)
-        except Exception as error:  # no internet, a proxy, a read-only folder ...
-            raise DatasetError(
-                _missing_message("MNIST", folder, files, f"the download failed ({error})")
-            ) from error
-        missing = [f for f in files if not (folder / f).is_file()]
-    if missing:
-        raise DatasetError(_missing_message("MNIST", folder, files, f"{missing} not found"))
+    _ensure_files("MNIST", folder, files, download, torchvision.datasets.MNIST, root, train)
     for f in files:
         check_idx_file(folder / f)
     return torchvision.datasets.MNIST(root, train=train, transform=transform, download=False)
@@ -123,7 +131,7 @@ class RepackedCIFAR10(torchvision.datasets.CIFAR10):
 def _accept_repacked(accept_repacked: bool | None) -> bool:
     if accept_repacked is not None:
         return accept_repacked
-    return os.environ.get(ACCEPT_REPACKED_ENV, "0").strip().lower() in {"1", "true", "yes"}
+    return env_flag(ACCEPT_REPACKED_ENV)
 
 
 def load_cifar10(
@@ -142,17 +150,7 @@ def load_cifar10(
     root = resolve_data_dir(data_dir)
     folder = root / "cifar-10-batches-py"
     files = list(CIFAR10_FILES[train]) + ["batches.meta"]
-    missing = [f for f in files if not (folder / f).is_file()]
-    if missing and download:
-        try:
-            torchvision.datasets.CIFAR10(root, train=train, download=True)
-        except Exception as error:
-            raise DatasetError(
-                _missing_message("CIFAR-10", folder, files, f"the download failed ({error})")
-            ) from error
-        missing = [f for f in files if not (folder / f).is_file()]
-    if missing:
-        raise DatasetError(_missing_message("CIFAR-10", folder, files, f"{missing} not found"))
+    _ensure_files("CIFAR-10", folder, files, download, torchvision.datasets.CIFAR10, root, train)
     cls = RepackedCIFAR10 if _accept_repacked(accept_repacked) else torchvision.datasets.CIFAR10
     try:
         return cls(root, train=train, transform=transform, download=False)

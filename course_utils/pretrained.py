@@ -7,9 +7,12 @@ weights, after a short, bounded wait instead of a hang.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
+import tempfile
 import threading
+import urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -49,6 +52,32 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
+def download_weights(url: str, path: Path, timeout: float = 5.0) -> Path:
+    """Download `url` to `path` (atomically), every network wait bounded by `timeout` seconds.
+
+    The timeout belongs to this request only (the process-wide socket default is left alone).
+    If the file name carries a hash prefix (``name-<sha256 prefix>.pth``, as torch's hub names
+    files), the download is checked against it, as `torch.hub` does.
+    """
+    match = torch.hub.HASH_REGEX.search(path.name)
+    prefix = match.group(1) if match else ""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    digest = hashlib.sha256()
+    try:
+        request = urllib.request.Request(url, headers={"User-Agent": "course-utils"})
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(request, timeout=timeout) as response:
+            while chunk := response.read(1 << 20):
+                digest.update(chunk)
+                out.write(chunk)
+        if prefix and not digest.hexdigest().startswith(prefix):
+            raise RuntimeError(f"{url}: the download's sha256 does not start with {prefix}")
+        os.replace(tmp_name, path)
+    finally:
+        Path(tmp_name).unlink(missing_ok=True)
+    return path
+
+
 def _untrained(name: str, reason: str) -> tuple[nn.Module, bool]:
     print(
         f"Pretrained weights for {name} are not available: {reason}\n"
@@ -77,17 +106,14 @@ def load_torchvision_model(
     if not pretrained:
         return torchvision.models.get_model(name, weights=None), False
     weights = torchvision.models.get_model_weights(name).DEFAULT
-    if not weights_file(weights).is_file():
-        host = urlparse(weights.url).hostname or ""
-        if not can_reach(host, timeout=timeout):
-            return _untrained(name, f"no connection to {host} (offline?) and no cached copy.")
-        print(f"Downloading {weights} ({weights.meta.get('num_params', 0):,} parameters) ...")
-    previous = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(timeout)  # a stalled download fails instead of hanging
     try:
-        model = torchvision.models.get_model(name, weights=weights)
+        if not weights_file(weights).is_file():
+            host = urlparse(weights.url).hostname or ""
+            if not can_reach(host, timeout=timeout):
+                return _untrained(name, f"no connection to {host} (offline?) and no cached copy.")
+            print(f"Downloading {weights} ({weights.meta.get('num_params', 0):,} parameters) ...")
+            download_weights(weights.url, weights_file(weights), timeout)  # a stall fails, not hangs
+        model = torchvision.models.get_model(name, weights=weights)  # now from the cache
     except (OSError, RuntimeError) as error:  # URLError is an OSError; a bad file a RuntimeError
         return _untrained(name, f"loading {weights} failed ({type(error).__name__}: {error}).")
-    finally:
-        socket.setdefaulttimeout(previous)
     return model, True

@@ -9,8 +9,10 @@ import os
 import platform
 import random
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -18,6 +20,15 @@ import torch
 DATA_DIR_ENV = "COURSE_DATA_DIR"
 SMOKE_ENV = "COURSE_SMOKE"
 DEFAULT_DATA_DIR = Path.home() / "course_data"
+TRUE_WORDS = {"1", "true", "yes", "on"}
+
+
+def env_flag(name: str, default: bool = False) -> bool:
+    """True if the environment variable `name` is 1/true/yes/on (any case); `default` if unset."""
+    value = os.environ.get(name)
+    if value is None or not value.strip():
+        return default
+    return value.strip().lower() in TRUE_WORDS
 
 
 def pick_device(prefer: str | None = None) -> torch.device:
@@ -37,18 +48,89 @@ def seed_everything(seed: int = 0, deterministic: bool = False) -> None:
 
     Deterministic mode makes GPU runs repeatable at some cost in speed: it sets
     `torch.use_deterministic_algorithms(True)`, turns off cuDNN autotuning and sets
-    CUBLAS_WORKSPACE_CONFIG, which cuBLAS needs for repeatable matrix products.
+    CUBLAS_WORKSPACE_CONFIG, which cuBLAS reads only when CUDA starts: call this before any
+    CUDA work (it warns if CUDA has already started). `deterministic=False` undoes all of it.
     """
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds every CUDA device
     if deterministic:
-        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        if "CUBLAS_WORKSPACE_CONFIG" not in os.environ:
+            if torch.cuda.is_initialized():
+                warnings.warn(
+                    "CUDA has already started, so setting CUBLAS_WORKSPACE_CONFIG now may not take "
+                    "effect and cuBLAS results may not repeat. Call seed_everything(deterministic=True) "
+                    "(or cu.setup(deterministic=True)) before any CUDA work, or set "
+                    "CUBLAS_WORKSPACE_CONFIG=:4096:8 before starting Python.",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+            os.environ["CUBLAS_WORKSPACE_CONFIG"] = ":4096:8"
         torch.use_deterministic_algorithms(True)
         torch.backends.cudnn.benchmark = False
         torch.backends.cudnn.deterministic = True
     else:
         torch.use_deterministic_algorithms(False)
+        torch.backends.cudnn.benchmark = False  # torch's default
+        torch.backends.cudnn.deterministic = False
+
+
+def _loader_generators(loader: Any) -> dict[str, torch.Generator]:
+    """The torch.Generators a DataLoader (its own, its sampler's, its batch sampler's) draws from."""
+    found: dict[str, torch.Generator] = {}
+    for name in ("generator", "sampler.generator", "batch_sampler.sampler.generator"):
+        obj = loader
+        for part in name.split("."):
+            obj = getattr(obj, part, None)
+        if isinstance(obj, torch.Generator) and all(obj is not g for g in found.values()):
+            found[name] = obj
+    return found
+
+
+def random_state(loader: Any = None) -> dict[str, Any]:
+    """Every random state a training run depends on, as a dict `torch.load(weights_only=True)` reads.
+
+    Python's `random`, NumPy's global generator, torch's CPU generator, every CUDA device's and
+    MPS's, and the generators `loader` (a DataLoader) shuffles with. Lesson 07 (resuming).
+    """
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    state: dict[str, Any] = {
+        "python": random.getstate(),
+        "numpy": (kind, keys.tolist(), int(pos), int(has_gauss), float(cached)),
+        "torch": torch.get_rng_state(),
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    mps = getattr(torch, "mps", None)
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available() and mps:
+        state["mps"] = mps.get_rng_state()
+    if loader is not None:
+        state["loader"] = {name: g.get_state() for name, g in _loader_generators(loader).items()}
+    return state
+
+
+def set_random_state(state: dict[str, Any] | None, loader: Any = None) -> None:
+    """Restore what `random_state` saved; CUDA states for devices this machine lacks are skipped."""
+    if not state:
+        return
+    if "python" in state:
+        version, internal, gauss = state["python"]
+        random.setstate((version, tuple(internal), gauss))
+    if "numpy" in state:
+        kind, keys, pos, has_gauss, cached = state["numpy"]
+        np.random.set_state((kind, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached))
+    torch.set_rng_state(state["torch"].cpu())
+    if "cuda" in state and torch.cuda.is_available():
+        # A checkpoint from more GPUs than this machine has: restore the devices there are.
+        for index, device_state in enumerate(state["cuda"][: torch.cuda.device_count()]):
+            torch.cuda.set_rng_state(device_state.cpu(), index)
+    if "mps" in state and getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        torch.mps.set_rng_state(state["mps"].cpu())
+    if loader is not None:
+        generators = _loader_generators(loader)
+        for name, saved in state.get("loader", {}).items():
+            if name in generators:
+                generators[name].set_state(saved.cpu())
 
 
 def resolve_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
@@ -62,7 +144,7 @@ def resolve_smoke(smoke: bool | None = None) -> bool:
     """Smoke mode (tiny subsets, one short epoch): the argument, else $COURSE_SMOKE == "1"."""
     if smoke is not None:
         return bool(smoke)
-    return os.environ.get(SMOKE_ENV, "0").strip().lower() in {"1", "true", "yes"}
+    return env_flag(SMOKE_ENV)
 
 
 def environment_report(device: torch.device | None = None) -> dict[str, str]:

@@ -42,7 +42,9 @@ class TensorLoader:
         labels: int64 N.
         batch_size: samples per batch.
         mean, std: per-channel normalisation on the 0-1 scale.
-        shuffle: a new order every epoch (seeded by `seed` and the epoch number).
+        shuffle: a new order every epoch (seeded by `seed` and the epoch number). The epoch
+            number is the loader's only random state, and `fit` sets it every epoch, so a
+            resumed run replays exactly the orders and augmentations of an uninterrupted one.
         augment: random flip and pad-and-crop per sample (training only).
         drop_last: drop the last, smaller batch.
         device: where the data lives and the batches are made.

@@ -12,6 +12,7 @@ import contextlib
 import math
 import os
 import time
+import warnings
 from collections.abc import Callable, Iterable
 from typing import Any, Literal
 
@@ -20,8 +21,9 @@ import torch.distributed as dist
 from torch import nn
 from tqdm.auto import tqdm
 
-from course_utils.checkpoints import load_checkpoint, save_checkpoint
+from course_utils.checkpoints import load_checkpoint, save_checkpoint, unwrap
 from course_utils.precision import Precision
+from course_utils.runtime import random_state, set_random_state
 
 HISTORY_KEYS = ("epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "lr", "seconds")
 
@@ -52,6 +54,21 @@ def _model_device(model: nn.Module) -> torch.device:
     return next(model.parameters()).device
 
 
+def _to_channels_last(model: nn.Module) -> None:
+    """Store the weights of `unwrap(model)` as channels_last (4-d tensors only)."""
+    base = unwrap(model)
+    if base is not model and any(
+        p.ndim == 4 and not p.is_contiguous(memory_format=torch.channels_last) for p in base.parameters()
+    ):
+        warnings.warn(
+            "channels_last=True with a wrapped model whose weights are not channels_last: convert "
+            "before wrapping, model.to(memory_format=torch.channels_last), then DistributedDataParallel(model). "
+            "Converting now, but DDP prepared its gradient buckets for the old layout, which can cost speed.",
+            stacklevel=3,
+        )
+    base.to(memory_format=torch.channels_last)
+
+
 def _to_device(x: torch.Tensor, y: torch.Tensor, device: torch.device, channels_last: bool):
     # non_blocking lets a copy from pinned memory overlap with GPU work; on the CPU it is a no-op.
     x = x.to(device, non_blocking=True)
@@ -61,12 +78,24 @@ def _to_device(x: torch.Tensor, y: torch.Tensor, device: torch.device, channels_
     return x, y
 
 
-def _all_reduce_sum(values: list[float], device: torch.device) -> list[float]:
-    if not (dist.is_available() and dist.is_initialized()):
-        return values
-    tensor = torch.tensor(values, dtype=torch.float64, device=device)
-    dist.all_reduce(tensor)
+def _all_reduce_sum(values: list[torch.Tensor | float], device: torch.device) -> list[float]:
+    """Sum each value over all ranks (one collective; a no-op in a single process) and fetch them.
+
+    This is the loop's one host sync per epoch: the values are device tensors until here.
+    """
+    dtype = _sum_dtype(device)
+    tensor = torch.stack([torch.as_tensor(v, dtype=dtype, device=device) for v in values])
+    if dist.is_available() and dist.is_initialized():
+        dist.all_reduce(tensor)
     return tensor.tolist()
+
+
+def _sum_dtype(device: torch.device) -> torch.dtype:
+    """float64 for running sums (exact as Python floats), float32 on MPS, which lacks float64."""
+    return torch.float32 if device.type == "mps" else torch.float64
+
+
+POSTFIX_EVERY = 50  # batches between progress-bar updates (each one waits for the device)
 
 
 def train_one_epoch(
@@ -74,6 +103,7 @@ def train_one_epoch(
     loader: Iterable,
     optimizer: torch.optim.Optimizer,
     loss_fn: Callable | None = None,
+    *,
     scheduler: Any | None = None,
     precision: Precision = "fp32",
     scaler: torch.amp.GradScaler | None = None,
@@ -84,13 +114,17 @@ def train_one_epoch(
 ) -> dict[str, float]:
     """One pass over `loader`; steps `scheduler` after every batch if one is given.
 
-    Returns the mean loss and the accuracy over the samples seen.
+    Returns the mean loss and the accuracy over the samples seen (summed over all ranks under
+    DistributedDataParallel, so every rank must call it). Lessons 04-06.
     """
     loss_fn = loss_fn or nn.CrossEntropyLoss()
     device = _model_device(model)
     scaler = scaler or make_grad_scaler(device, precision)
     model.train()
-    total_loss, correct, seen = 0.0, 0.0, 0.0
+    # Running sums stay on the device: reading them (.item()) would make the CPU wait every batch.
+    total_loss = torch.zeros((), dtype=_sum_dtype(device), device=device)
+    correct = torch.zeros((), dtype=torch.int64, device=device)
+    seen = 0
     batches = len(loader) if max_batches is None else min(max_batches, len(loader))  # type: ignore[arg-type]
     bar = tqdm(loader, total=batches, desc=desc, leave=False, disable=not (progress and is_main_process()))
     for step, (x, y) in enumerate(bar):
@@ -107,12 +141,13 @@ def train_one_epoch(
         scaler.update()
         if scheduler is not None:
             scheduler.step()
-        total_loss += loss.item() * len(y)
-        correct += (output.argmax(1) == y).sum().item()
+        total_loss += loss.detach().to(total_loss.dtype) * len(y)
+        correct += (output.argmax(1) == y).sum()
         seen += len(y)
-        bar.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{correct / seen:.3f}")
-    total_loss, correct, seen = _all_reduce_sum([total_loss, correct, seen], device)
-    return {"loss": total_loss / max(seen, 1), "accuracy": correct / max(seen, 1)}
+        if not bar.disable and (step % POSTFIX_EVERY == 0 or step == batches - 1):
+            bar.set_postfix(loss=f"{total_loss.item() / seen:.4f}", acc=f"{correct.item() / seen:.3f}")
+    total, right, count = _all_reduce_sum([total_loss, correct, seen], device)
+    return {"loss": total / max(count, 1), "accuracy": right / max(count, 1)}
 
 
 @torch.no_grad()
@@ -120,16 +155,23 @@ def evaluate(
     model: nn.Module,
     loader: Iterable,
     loss_fn: Callable | None = None,
+    *,
     precision: Precision = "fp32",
     channels_last: bool = False,
     max_batches: int | None = None,
     progress: bool = False,
 ) -> dict[str, float]:
-    """Mean loss and accuracy of `model` on `loader`, in eval mode and without gradients."""
+    """Mean loss and accuracy of `model` on `loader`, in eval mode and without gradients.
+
+    Under DistributedDataParallel the sums are combined over all ranks, so with a sharded test
+    loader every rank gets the result for the whole test set (every rank must call it).
+    """
     loss_fn = loss_fn or nn.CrossEntropyLoss()
     device = _model_device(model)
     model.eval()
-    total_loss, correct, seen = 0.0, 0, 0
+    total_loss = torch.zeros((), dtype=_sum_dtype(device), device=device)
+    correct = torch.zeros((), dtype=torch.int64, device=device)
+    seen = 0
     batches = len(loader) if max_batches is None else min(max_batches, len(loader))  # type: ignore[arg-type]
     bar = tqdm(loader, total=batches, desc="evaluate", leave=False, disable=not (progress and is_main_process()))
     for step, (x, y) in enumerate(bar):
@@ -138,10 +180,11 @@ def evaluate(
         x, y = _to_device(x, y, device, channels_last)
         with autocast(device, precision):
             output = model(x)
-            total_loss += loss_fn(output, y).item() * len(y)
-        correct += (output.argmax(1) == y).sum().item()
+            total_loss += loss_fn(output, y).to(total_loss.dtype) * len(y)
+        correct += (output.argmax(1) == y).sum()
         seen += len(y)
-    return {"loss": total_loss / max(seen, 1), "accuracy": correct / max(seen, 1)}
+    total, right, count = _all_reduce_sum([total_loss, correct, seen], device)
+    return {"loss": total / max(count, 1), "accuracy": right / max(count, 1)}
 
 
 @torch.no_grad()
@@ -171,27 +214,13 @@ def _set_epoch(loader: Any, epoch: int) -> None:
         sampler.set_epoch(epoch)
 
 
-def _rng_state() -> dict[str, Any]:
-    state: dict[str, Any] = {"torch": torch.get_rng_state()}
-    if torch.cuda.is_available():
-        state["cuda"] = torch.cuda.get_rng_state_all()
-    return state
-
-
-def _restore_rng_state(state: dict[str, Any] | None) -> None:
-    if not state:
-        return
-    torch.set_rng_state(state["torch"].cpu())
-    if "cuda" in state and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
-
-
 def fit(
     model: nn.Module,
     train_loader: Iterable,
     test_loader: Iterable | None,
     optimizer: torch.optim.Optimizer,
     epochs: int,
+    *,
     loss_fn: Callable | None = None,
     scheduler: Any | None = None,
     scheduler_step: Literal["epoch", "batch"] = "epoch",
@@ -210,11 +239,14 @@ def fit(
     well, training continues from that checkpoint's epoch (model, optimizer, scheduler, random
     state and history restored) up to `epochs`. With `log_dir`, scalars go to TensorBoard.
     `scheduler_step="batch"` steps the scheduler after every batch (OneCycleLR); a
-    ReduceLROnPlateau scheduler is stepped with the test loss.
+    ReduceLROnPlateau scheduler is stepped with the test loss. Random state includes Python's,
+    NumPy's, torch's (CPU, CUDA, MPS) and the train loader's generators, so a resumed run ends
+    with the same weights as an uninterrupted one. With `channels_last`, fit converts
+    `unwrap(model)`; under DistributedDataParallel, convert the model before wrapping it.
     """
     device = _model_device(model)
     if channels_last:
-        model.to(memory_format=torch.channels_last)
+        _to_channels_last(model)
     scaler = make_grad_scaler(device, precision)
     history: dict[str, list] = {key: [] for key in HISTORY_KEYS}
     start_epoch = 0
@@ -222,7 +254,7 @@ def fit(
         checkpoint = load_checkpoint(checkpoint_path, model, optimizer, scheduler, map_location=device)
         if checkpoint.get("scaler"):
             scaler.load_state_dict(checkpoint["scaler"])
-        _restore_rng_state(checkpoint.get("rng"))
+        set_random_state(checkpoint.get("rng"), train_loader)
         history = {key: list(checkpoint["history"].get(key, [])) for key in HISTORY_KEYS}
         start_epoch = checkpoint["epoch"]
         if is_main_process():
@@ -239,12 +271,14 @@ def fit(
         _set_epoch(train_loader, epoch)
         start = time.perf_counter()
         train = train_one_epoch(
-            model, train_loader, optimizer, loss_fn, batch_scheduler, precision, scaler,
-            channels_last, max_batches, progress, desc=f"epoch {epoch + 1}/{epochs}",
+            model, train_loader, optimizer, loss_fn, scheduler=batch_scheduler,
+            precision=precision, scaler=scaler, channels_last=channels_last,
+            max_batches=max_batches, progress=progress, desc=f"epoch {epoch + 1}/{epochs}",
         )  # fmt: skip
         test = {"loss": math.nan, "accuracy": math.nan}
         if test_loader is not None:
-            test = evaluate(model, test_loader, loss_fn, precision, channels_last, max_batches)
+            test = evaluate(model, test_loader, loss_fn, precision=precision,
+                            channels_last=channels_last, max_batches=max_batches)  # fmt: skip
         if scheduler is not None and scheduler_step == "epoch":
             if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
                 scheduler.step(test["loss"])
@@ -266,7 +300,7 @@ def fit(
         if checkpoint_path is not None and is_main_process():
             save_checkpoint(
                 checkpoint_path, model, optimizer, scheduler, epoch=epoch + 1, history=history,
-                config=config, scaler=scaler.state_dict(), rng=_rng_state(),
+                config=config, scaler=scaler.state_dict(), rng=random_state(train_loader),
             )  # fmt: skip
     if writer is not None:
         writer.close()

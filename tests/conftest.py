@@ -1,4 +1,5 @@
-"""Shared fixtures: the real data sets from $COURSE_DATA_DIR (skipped, with a how-to, if absent)."""
+"""Shared fixtures: the real data sets from $COURSE_DATA_DIR (skipped, with a how-to, if absent;
+under CI, where the data must be there, a missing data set FAILS the test instead)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,19 @@ import pytest
 matplotlib.use("Agg")  # tests draw figures without a screen
 
 from course_utils.data import CIFAR10_FILES, MNIST_FILES  # noqa: E402
-from course_utils.runtime import resolve_data_dir  # noqa: E402
+from course_utils.runtime import env_flag, resolve_data_dir  # noqa: E402
 
 HOW_TO = (
     "set COURSE_DATA_DIR to a folder in torchvision's layout (MNIST/raw/..., "
     "cifar-10-batches-py/...); see README.md, 'Data'. CI points it at ../shared/datasets."
 )
+
+
+def missing_data(message: str) -> None:
+    """Skip the test with a how-to; under CI (CI=true), where the data must be there, fail it."""
+    if env_flag("CI"):
+        pytest.fail(f"{message} (CI=true: a test that needs data fails rather than skips): {HOW_TO}")
+    pytest.skip(f"{message}: {HOW_TO}")
 
 
 @pytest.fixture(scope="session")
@@ -29,7 +37,7 @@ def mnist_dir(data_dir):
     """The data directory, if it holds MNIST; else the test is skipped with a how-to."""
     files = [data_dir / "MNIST" / "raw" / f for pair in MNIST_FILES.values() for f in pair]
     if not all(f.is_file() for f in files):
-        pytest.skip(f"MNIST not found in {data_dir}: {HOW_TO}")
+        missing_data(f"MNIST not found in {data_dir}")
     return data_dir
 
 
@@ -39,7 +47,7 @@ def cifar_dir(data_dir):
     folder = data_dir / "cifar-10-batches-py"
     names = [f for group in CIFAR10_FILES.values() for f in group] + ["batches.meta"]
     if not all((folder / f).is_file() for f in names):
-        pytest.skip(f"CIFAR-10 not found in {data_dir}: {HOW_TO}")
+        missing_data(f"CIFAR-10 not found in {data_dir}")
     return data_dir
 
 

@@ -17,7 +17,7 @@ def test_smoke_run_prints_tables(mnist_dir, cifar_dir, tmp_path):
                                "COURSE_ACCEPT_REPACKED": "1"})  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-3000:]
     text = proc.stdout
-    assert "torch threads:" in text and "cpu:" in text  # the machine it ran on
+    assert "cpu threads:" in text and "cpu:" in text  # the machine it ran on (cu.environment_report + CPU)
     for heading in ("### MNIST", "### CIFAR-10"):
         assert heading in text
     assert text.count("| epoch |") == 2

@@ -1,3 +1,9 @@
+import os
+import re
+import stat
+from pathlib import Path
+
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -88,6 +94,48 @@ def test_unwrap_strips_a_wrapper(tmp_path):
 
 
 def test_map_location_puts_tensors_where_asked(tmp_path):
+    """Loaded to "meta" (not the CPU they were saved from), so ignoring the argument fails."""
     path = cu.save_checkpoint(tmp_path / "ck.pt", small_model())
-    checkpoint = cu.load_checkpoint(path, map_location=torch.device("cpu"))
-    assert all(t.device.type == "cpu" for t in checkpoint["model"].values())
+    checkpoint = cu.load_checkpoint(path, map_location="meta")
+    assert all(t.device.type == "meta" for t in checkpoint["model"].values())
+
+
+def test_config_with_paths_and_numpy_scalars_loads_back(tmp_path):
+    """What weights_only=True cannot read is converted at save time, so resuming can load it."""
+    config = {"data": Path("runs") / "a", "lr": np.float32(0.5), "epochs": np.int64(3),
+              "nested": [{"out": Path("x.pt")}, (np.bool_(True), None)]}  # fmt: skip
+    path = cu.save_checkpoint(tmp_path / "ck.pt", small_model(), config=config,
+                              history={"test_loss": [np.float64(0.25)]}, note=Path("n"))  # fmt: skip
+    checkpoint = cu.load_checkpoint(path, small_model())
+    assert checkpoint["config"] == {"data": os.path.join("runs", "a"), "lr": 0.5, "epochs": 3,
+                                    "nested": [{"out": "x.pt"}, (True, None)]}  # fmt: skip
+    assert type(checkpoint["config"]["epochs"]) is int and type(checkpoint["config"]["lr"]) is float
+    assert checkpoint["history"] == {"test_loss": [0.25]} and checkpoint["note"] == "n"
+
+
+@pytest.mark.parametrize(
+    "value, named",
+    [(object(), "config['model']['opt'] is a builtins.object"),
+     (np.zeros(3), "config['model']['opt'] is a numpy.ndarray"),
+     (lambda: 0, "config['model']['opt'] is a builtins.function")],
+)  # fmt: skip
+def test_config_that_could_not_be_loaded_is_refused_when_saving(tmp_path, value, named):
+    with pytest.raises(TypeError, match=re.escape(named)):
+        cu.save_checkpoint(tmp_path / "ck.pt", small_model(), config={"model": {"opt": value}})
+    assert not (tmp_path / "ck.pt").exists()
+
+
+def test_the_folder_is_fsynced_after_the_rename(tmp_path, monkeypatch):
+    """Without it a power cut right after the rename can lose the new file's name (POSIX)."""
+    if os.name != "posix":
+        pytest.skip("directories cannot be fsynced on Windows")
+    synced = []
+    real_fsync = os.fsync
+
+    def recording_fsync(fd):
+        synced.append(stat.S_ISDIR(os.fstat(fd).st_mode))
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", recording_fsync)
+    cu.save_checkpoint(tmp_path / "ck.pt", small_model())
+    assert synced == [False, True]  # the file's data, then the folder's entry

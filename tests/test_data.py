@@ -1,9 +1,18 @@
+import gzip
+import hashlib
+import http.server
 import pickle
 import shutil
+import socket
+import threading
+from functools import partial
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+import torchvision
+from PIL import Image
 
 from course_utils import data
 from course_utils.data import DatasetError
@@ -128,3 +137,87 @@ def test_uint8_tensors_of_cifar_are_channels_first(cifar_dir):
 def test_uint8_tensors_rejects_other_data_sets():
     with pytest.raises(TypeError, match="MNIST or CIFAR-10"):
         data.as_uint8_tensors(torch.utils.data.TensorDataset(torch.zeros(2)))
+
+
+def test_idx_check_reads_the_header_not_the_whole_file(mnist_dir, monkeypatch):
+    def whole_file(self):
+        raise AssertionError(f"read all of {self.name} to check its 16-byte header")
+
+    monkeypatch.setattr(Path, "read_bytes", whole_file)
+    for name in data.MNIST_FILES[True]:
+        data.check_idx_file(mnist_dir / "MNIST" / "raw" / name)  # 47 MB: only 16 bytes are read
+
+
+def test_cifar10_transform_normalises_each_channel():
+    image = Image.new("RGB", (32, 32), color=(255, 0, 128))
+    x = data.cifar10_transform()(image)
+    assert x.shape == (3, 32, 32) and x.dtype == torch.float32
+    expected = [(v / 255 - m) / s for v, m, s in zip((255, 0, 128), data.CIFAR10_MEAN, data.CIFAR10_STD, strict=True)]
+    assert torch.allclose(x[:, 0, 0], torch.tensor(expected), atol=1e-6)
+    assert torch.equal(x, x[:, :1, :1].expand_as(x))
+
+
+def test_torchvision_still_checks_cifar10_through_the_method_repacked_overrides(tmp_path, monkeypatch):
+    """RepackedCIFAR10 overrides torchvision's private `_check_integrity`: if torchvision renames it
+    or stops calling it, the override would silently do nothing. This fails loudly instead."""
+    original = getattr(torchvision.datasets.CIFAR10, "_check_integrity", None)
+    assert callable(original), "torchvision.datasets.CIFAR10 has no _check_integrity: update RepackedCIFAR10"
+    calls = []
+    monkeypatch.setattr(torchvision.datasets.CIFAR10, "_check_integrity", lambda self: calls.append(self) or True)
+    with pytest.raises(RuntimeError, match="metadata"):  # the fake batches.meta fails its own md5 check,
+        torchvision.datasets.CIFAR10(write_fake_cifar(tmp_path), train=False, download=False)
+    assert calls, "CIFAR10() no longer calls _check_integrity: update RepackedCIFAR10"  # ... after this
+    assert data.RepackedCIFAR10._check_integrity is not original
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # no request log on stderr
+        pass
+
+
+@pytest.fixture(scope="module")
+def mnist_mirror(mnist_dir, tmp_path_factory):
+    """A local HTTP server in torchvision's mirror layout, serving gzipped copies of the shared MNIST."""
+    source = mnist_dir / "MNIST" / "raw"
+    names = [name for pair in data.MNIST_FILES.values() for name in pair]
+    folder = tmp_path_factory.mktemp("mirror")
+    resources = []
+    for name in names:
+        gz = folder / f"{name}.gz"
+        with open(source / name, "rb") as raw, gzip.open(gz, "wb", compresslevel=1) as out:
+            shutil.copyfileobj(raw, out)
+        resources.append((gz.name, hashlib.md5(gz.read_bytes()).hexdigest()))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=str(folder)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/", resources
+    server.shutdown()
+    server.server_close()
+
+
+def point_torchvision_at(monkeypatch, mirror, resources):
+    monkeypatch.setattr(torchvision.datasets.MNIST, "mirrors", [mirror])
+    monkeypatch.setattr(torchvision.datasets.MNIST, "resources", resources)
+    for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_mnist_downloads_on_first_use(mnist_mirror, tmp_path, monkeypatch):
+    """torchvision's real download code runs into an empty data directory; load_mnist then loads it."""
+    point_torchvision_at(monkeypatch, *mnist_mirror)
+    test = data.load_mnist(train=False, data_dir=tmp_path)
+    assert len(test) == 10_000 and test[0][1] == 7
+    for name in data.MNIST_FILES[False]:
+        data.check_idx_file(tmp_path / "MNIST" / "raw" / name)
+    again = data.load_mnist(train=False, data_dir=tmp_path)  # a second call finds the files
+    assert torch.equal(again.data, test.data)
+
+
+def test_failed_download_says_so(mnist_mirror, tmp_path, monkeypatch):
+    _, resources = mnist_mirror
+    with socket.socket() as closed:  # a port that nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    point_torchvision_at(monkeypatch, f"http://127.0.0.1:{port}/", resources)
+    with pytest.raises(DatasetError, match="the download failed"):
+        data.load_mnist(train=False, data_dir=tmp_path)

@@ -21,7 +21,8 @@ def test_import_is_light():
 def test_lazy_modules_load_on_first_use():
     import course_utils as cu
 
-    assert cu.data.load_mnist is not None and cu.plots.show_images is not None
+    assert callable(cu.data.load_mnist) and callable(cu.plots.show_images)
+    assert cu.data is sys.modules["course_utils.data"] and cu.plots is sys.modules["course_utils.plots"]
     try:
         cu.no_such_module  # noqa: B018
     except AttributeError as error:

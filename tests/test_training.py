@@ -93,16 +93,148 @@ def test_fit_without_test_loader_records_nan():
     assert math.isnan(history["test_accuracy"][0])
 
 
+def record_dtypes(model, layer_types=(nn.Conv2d, nn.Linear)):
+    """Output dtypes of every conv/linear layer, recorded inside the forward pass, per mode."""
+    seen = {"train": set(), "eval": set()}
+    for layer in model.modules():
+        if isinstance(layer, layer_types):
+            layer.register_forward_hook(
+                lambda module, args, out: seen["train" if module.training else "eval"].add(out.dtype)
+            )
+    return seen
+
+
 def test_fit_in_bf16_and_channels_last_on_cpu():
     torch.manual_seed(0)
-    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 8 * 8, 2))
-    x = torch.randn(64, 1, 8, 8)
+    model = nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 8 * 8, 2))
+    dtypes = record_dtypes(model)
+    inputs = []
+    model[0].register_forward_pre_hook(lambda module, args: inputs.append(args[0]))
+    x = torch.randn(64, 2, 8, 8)
     y = (x.mean((1, 2, 3)) > 0).long()
     loader = DataLoader(TensorDataset(x, y), batch_size=16)
     history = cu.fit(model, loader, loader, torch.optim.Adam(model.parameters(), 1e-2), 2,
                      precision="bf16", channels_last=True, progress=False)  # fmt: skip
     assert history["train_loss"][1] < history["train_loss"][0]
+    assert dtypes == {"train": {torch.bfloat16}, "eval": {torch.bfloat16}}  # precision reached the layers
     assert model[0].weight.is_contiguous(memory_format=torch.channels_last)
+    assert all(t.is_contiguous(memory_format=torch.channels_last) for t in inputs)
+    assert not inputs[0].is_contiguous()  # a layout of its own, not plain NCHW that passes anyway
+
+
+def test_fp32_runs_in_fp32():
+    model = mlp()
+    dtypes = record_dtypes(model)
+    cu.fit(model, blob_loader(), blob_loader(False), torch.optim.SGD(model.parameters(), 0.1), 1, progress=False)
+    assert dtypes == {"train": {torch.float32}, "eval": {torch.float32}}
+
+
+def test_fp16_is_refused_on_the_cpu_by_fit_too():
+    model = mlp()
+    with pytest.raises(ValueError, match="needs a CUDA GPU"):
+        cu.fit(model, blob_loader(), None, torch.optim.SGD(model.parameters(), 0.1), 1, precision="fp16",
+               progress=False)  # fmt: skip
+
+
+def test_grad_scaler_is_enabled_only_for_fp16():
+    cpu = torch.device("cpu")
+    assert training.make_grad_scaler(cpu, "fp16").is_enabled()
+    assert not training.make_grad_scaler(cpu, "bf16").is_enabled()
+    assert not training.make_grad_scaler(cpu, "fp32").is_enabled()
+
+
+def test_the_loop_scales_and_unscales_with_an_active_grad_scaler_on_the_cpu():
+    """The GradScaler path (scale, step, update) of the loop, on the CPU in fp32: the scaled
+    gradients are unscaled before the step, so the weights match a run without scaling."""
+    weights = []
+    for scaler in (None, torch.amp.GradScaler("cpu", init_scale=1024.0, growth_interval=4)):
+        torch.manual_seed(0)
+        model = mlp()
+        cu.train_one_epoch(model, blob_loader(), torch.optim.SGD(model.parameters(), lr=0.1), scaler=scaler,
+                           progress=False)  # fmt: skip
+        weights.append(torch.cat([p.detach().flatten() for p in model.parameters()]))
+    assert scaler.get_scale() == 1024.0 * 2 ** (16 // 4)  # used: 16 steps, no inf/NaN, doubled every 4
+    assert torch.allclose(weights[0], weights[1], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="fp16 training needs a CUDA GPU")
+def test_fp16_with_a_grad_scaler_end_to_end_on_cuda():
+    torch.manual_seed(0)
+    model = mlp().cuda()
+    dtypes = record_dtypes(model)
+    scales = []
+    real_update = torch.amp.GradScaler.update
+    def update(self, *args, **kwargs):  # noqa: E306
+        scales.append(self.get_scale())
+        return real_update(self, *args, **kwargs)
+    torch.amp.GradScaler.update = update
+    try:
+        history = cu.fit(model, blob_loader(), blob_loader(False), torch.optim.Adam(model.parameters(), 1e-2), 2,
+                         precision="fp16", progress=False)  # fmt: skip
+    finally:
+        torch.amp.GradScaler.update = real_update
+    assert dtypes["train"] == {torch.float16}
+    assert scales and scales[0] == 65536.0  # the scaler was active
+    assert history["test_accuracy"][-1] > 0.95
+
+
+def test_is_main_process(monkeypatch):
+    assert training.is_main_process()  # no process group
+    monkeypatch.setattr(training.dist, "is_initialized", lambda: True)
+    monkeypatch.setattr(training.dist, "get_rank", lambda: 1)
+    assert not training.is_main_process()
+    monkeypatch.setattr(training.dist, "get_rank", lambda: 0)
+    assert training.is_main_process()
+
+
+class RecordingLoss:
+    """Cross-entropy that also keeps each batch's loss, correct count and size, read at once."""
+
+    def __init__(self):
+        self.batches = []
+
+    def __call__(self, output, y):
+        loss = nn.functional.cross_entropy(output, y)
+        self.batches.append((loss.item(), (output.argmax(1) == y).sum().item(), len(y)))
+        return loss
+
+    def expected(self):
+        """The means as the loop computed them with a host sync per batch (Python floats)."""
+        total_loss, correct, seen = 0.0, 0.0, 0.0
+        for loss, right, n in self.batches:
+            total_loss += loss * n
+            correct += right
+            seen += n
+        return {"loss": total_loss / seen, "accuracy": correct / seen}
+
+
+def test_sums_kept_on_the_device_give_identical_results():
+    torch.manual_seed(0)
+    model = mlp()
+    loss_fn = RecordingLoss()
+    result = cu.train_one_epoch(model, blob_loader(batch_size=8), torch.optim.SGD(model.parameters(), lr=0.1),
+                                loss_fn, progress=False)  # fmt: skip
+    assert result == loss_fn.expected()
+    loss_fn = RecordingLoss()
+    assert cu.evaluate(model, blob_loader(batch_size=8), loss_fn) == loss_fn.expected()
+
+
+def test_the_loop_reads_from_the_device_only_a_few_times_per_epoch(monkeypatch):
+    model = mlp()
+    reads = []
+    real_item = torch.Tensor.item
+    monkeypatch.setattr(torch.Tensor, "item", lambda t: reads.append(1) or real_item(t))
+    cu.train_one_epoch(model, blob_loader(batch_size=8), torch.optim.SGD(model.parameters(), lr=0.1))
+    cu.evaluate(model, blob_loader(batch_size=8), progress=True)
+    # 2 x 64 batches with the progress bar on: the old loop read 2 values per batch (256 in all);
+    # now a few progress-bar updates, plus the seeds each DataLoader and sampler draw per epoch
+    assert len(reads) <= 16
+
+
+def test_fit_passes_options_by_keyword():
+    model = mlp()
+    with pytest.raises(TypeError):
+        cu.fit(model, blob_loader(), None, torch.optim.SGD(model.parameters(), 0.1), 1, None)
 
 
 def train_blobs(epochs, checkpoint=None, resume=False):
