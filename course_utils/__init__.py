@@ -17,6 +17,7 @@ from course_utils.checkpoints import (
     save_checkpoint,
     unwrap,
 )
+from course_utils.distributed import is_main_process
 from course_utils.metrics import accuracy, confusion_matrix, per_class_accuracy
 from course_utils.models import (
     CifarResNet,
@@ -37,7 +38,7 @@ from course_utils.runtime import (
     setup,
 )
 from course_utils.tensor_loader import TensorLoader
-from course_utils.training import autocast, evaluate, fit, is_main_process, predict, train_one_epoch
+from course_utils.training import autocast, evaluate, fit, predict, train_one_epoch
 
 __version__ = "0.1.0"
 

@@ -22,15 +22,11 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from course_utils.checkpoints import load_checkpoint, save_checkpoint, unwrap
+from course_utils.distributed import is_distributed, is_main_process
 from course_utils.precision import Precision
 from course_utils.runtime import random_state, set_random_state
 
 HISTORY_KEYS = ("epoch", "train_loss", "train_accuracy", "test_loss", "test_accuracy", "lr", "seconds")
-
-
-def is_main_process() -> bool:
-    """True unless this is a distributed run and we are not rank 0."""
-    return not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0
 
 
 def autocast(device: torch.device, precision: Precision = "fp32") -> contextlib.AbstractContextManager:
@@ -85,7 +81,7 @@ def _all_reduce_sum(values: list[torch.Tensor | float], device: torch.device) ->
     """
     dtype = _sum_dtype(device)
     tensor = torch.stack([torch.as_tensor(v, dtype=dtype, device=device) for v in values])
-    if dist.is_available() and dist.is_initialized():
+    if is_distributed():
         dist.all_reduce(tensor)
     return tensor.tolist()
 
