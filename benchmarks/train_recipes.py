@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
-"""Train the source notes' recipes and the course's recipes side by side and print a table.
+"""Train the source tutorials' recipes and the course's recipes side by side and print a table.
 
     python benchmarks/train_recipes.py --task all --out benchmarks/results-cpu.md
     python benchmarks/train_recipes.py --smoke          # tiny, for CI: runs in seconds
 
-MNIST: note 002's recipe (HandbookConvNet, Adam, batch 512, DataLoader, fp32) against the
-course's (the same net, TensorLoader, AdamW + one-cycle schedule, bf16). Target: 99.0%.
-CIFAR-10: note 004's recipe (TuduiNet, SGD lr 1e-2, batch 64, DataLoader, ToTensor only)
+MNIST: the pytorch-handbook example's recipe (HandbookConvNet, Adam, batch 512, DataLoader, fp32) against the
+course's (the same net, TensorLoader, AdamW + one-cycle schedule). Target: 99.0%.
+CIFAR-10: the Tudui tutorial's recipe (TuduiNet, SGD lr 1e-2, batch 64, DataLoader, ToTensor only)
 against the course's (CifarResNet, TensorLoader with flip and pad-and-crop, SGD + Nesterov with a
-one-cycle schedule, label smoothing, bf16, channels_last). Target: the accuracy the course's
-recipe reaches within the time the note-004 recipe takes for its epochs.
+one-cycle schedule, label smoothing). Target: the accuracy the course's recipe reaches within
+the time the Tudui recipe takes for its epochs. The course's recipes run in the precision and
+memory layout that `cu.pick_precision` chooses on the machine that runs them (printed, and in
+each recipe's name): bf16 only where the hardware computes it natively.
 Every epoch's time includes the evaluation on the test set. Lessons 05 and 06 quote the results.
 """
 
@@ -35,8 +37,8 @@ from course_utils import data
 
 MNIST_TARGET = 0.99
 CIFAR_AIM = 0.85
-# Default epochs per recipe (note 002 trains for 20; it reaches 99% long before that).
-DEFAULT_EPOCHS = {"note002": 8, "course_mnist": 2, "note004": 10, "course_cifar": 15}
+# Default epochs per recipe (the handbook trains for 20; it reaches 99% long before that).
+DEFAULT_EPOCHS = {"handbook": 8, "course_mnist": 2, "tudui": 10, "course_cifar": 15}
 SMOKE_TRAIN, SMOKE_TEST = 512, 256
 CPU_NOTE = (
     "s/epoch: wall-clock seconds per epoch, test included. CPU s/epoch: processor seconds that "
@@ -94,70 +96,80 @@ def run_recipe(
     return result
 
 
-def note002_mnist(args, device: torch.device) -> dict:
-    """Note 002's MNIST recipe: HandbookConvNet, Adam (default lr), batch 512, DataLoader, fp32."""
+def handbook_mnist(args, device: torch.device) -> dict:
+    """The pytorch-handbook MNIST example's recipe: HandbookConvNet, Adam (default lr), batch 512, DataLoader, fp32."""
     train = _subset(data.load_mnist(True, transform=data.mnist_transform()), args.train_size)
     test = _subset(data.load_mnist(False, transform=data.mnist_transform()), args.test_size)
     train_loader = DataLoader(train, batch_size=512, shuffle=True)
     test_loader = DataLoader(test, batch_size=512)
     model = cu.HandbookConvNet().to(device)
     optimizer = torch.optim.Adam(model.parameters())
-    return run_recipe("note 002 (DataLoader, Adam, fp32)", model, train_loader, test_loader,
-                      optimizer, args.epochs_for("note002"))  # fmt: skip
+    return run_recipe("pytorch-handbook (DataLoader, Adam, fp32)", model, train_loader, test_loader,
+                      optimizer, args.epochs_for("handbook"))  # fmt: skip
 
 
 def course_mnist(args, device: torch.device) -> dict:
-    """The course's MNIST recipe: the same net, TensorLoader, AdamW + OneCycleLR, bf16."""
+    """The course's MNIST recipe: the same net, TensorLoader, AdamW + OneCycleLR, and the precision
+    `cu.pick_precision` chooses for this machine."""
     x, y = data.as_uint8_tensors(_subset(data.load_mnist(True), args.train_size))
     xt, yt = data.as_uint8_tensors(_subset(data.load_mnist(False), args.test_size))
     epochs = args.epochs_for("course_mnist")
-    train_loader = cu.TensorLoader(x, y, 128, data.MNIST_MEAN, data.MNIST_STD, shuffle=True,
-                                   drop_last=True, device=device)  # fmt: skip
-    test_loader = cu.TensorLoader(xt, yt, 1000, data.MNIST_MEAN, data.MNIST_STD, device=device)
     model = cu.HandbookConvNet().to(device)
+    choice = cu.pick_precision(device, model, x[:128].float() / 255)
+    train_loader = cu.TensorLoader(x, y, 128, data.MNIST_MEAN, data.MNIST_STD, shuffle=True,
+                                   drop_last=True, device=device, channels_last=choice.channels_last)  # fmt: skip
+    test_loader = cu.TensorLoader(xt, yt, 1000, data.MNIST_MEAN, data.MNIST_STD, device=device,
+                                  channels_last=choice.channels_last)  # fmt: skip
     optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-4)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=3e-3, epochs=epochs, steps_per_epoch=len(train_loader)
     )
-    return run_recipe("course (TensorLoader, one-cycle, bf16)", model, train_loader, test_loader,
-                      optimizer, epochs, scheduler=scheduler, scheduler_step="batch",
-                      precision=args.precision)  # fmt: skip
+    return run_recipe(f"course (TensorLoader, one-cycle, {describe(choice)})", model, train_loader,
+                      test_loader, optimizer, epochs, scheduler=scheduler, scheduler_step="batch",
+                      precision=choice.precision, channels_last=choice.channels_last)  # fmt: skip
 
 
-def note004_cifar(args, device: torch.device) -> dict:
-    """Note 004's CIFAR-10 recipe: TuduiNet, SGD lr 1e-2, batch 64, DataLoader, ToTensor only."""
+def tudui_cifar(args, device: torch.device) -> dict:
+    """The Tudui tutorial's CIFAR-10 recipe: TuduiNet, SGD lr 1e-2, batch 64, DataLoader, ToTensor only."""
     to_tensor = transforms.ToTensor()
     train = _subset(data.load_cifar10(True, transform=to_tensor), args.train_size)
     test = _subset(data.load_cifar10(False, transform=to_tensor), args.test_size)
-    train_loader = DataLoader(train, batch_size=64)  # the note does not shuffle
+    train_loader = DataLoader(train, batch_size=64)  # the tutorial does not shuffle
     test_loader = DataLoader(test, batch_size=64)
     model = cu.TuduiNet().to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=1e-2)
-    return run_recipe("note 004 (TuduiNet, SGD, DataLoader, fp32)", model, train_loader,
-                      test_loader, optimizer, args.epochs_for("note004"))  # fmt: skip
+    return run_recipe("Tudui tutorial (TuduiNet, SGD, DataLoader, fp32)", model, train_loader,
+                      test_loader, optimizer, args.epochs_for("tudui"))  # fmt: skip
 
 
 def course_cifar(args, device: torch.device) -> dict:
     """The course's CIFAR-10 recipe: CifarResNet, TensorLoader + augmentation, one-cycle SGD,
-    label smoothing, bf16, channels_last."""
+    label smoothing, and the precision and layout `cu.pick_precision` chooses for this machine."""
     x, y = data.as_uint8_tensors(_subset(data.load_cifar10(True), args.train_size))
     xt, yt = data.as_uint8_tensors(_subset(data.load_cifar10(False), args.test_size))
     epochs = args.epochs_for("course_cifar")
     mean, std = data.CIFAR10_MEAN, data.CIFAR10_STD
-    train_loader = cu.TensorLoader(x, y, 256, mean, std, shuffle=True, augment=True,
-                                   drop_last=True, device=device, channels_last=True)  # fmt: skip
-    test_loader = cu.TensorLoader(xt, yt, 1000, mean, std, device=device, channels_last=True)
     model = cu.CifarResNet(width=args.width).to(device)
+    choice = cu.pick_precision(device, model, x[:256].float() / 255)
+    train_loader = cu.TensorLoader(x, y, 256, mean, std, shuffle=True, augment=True, drop_last=True,
+                                   device=device, channels_last=choice.channels_last)  # fmt: skip
+    test_loader = cu.TensorLoader(xt, yt, 1000, mean, std, device=device,
+                                  channels_last=choice.channels_last)  # fmt: skip
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True,
                                 weight_decay=5e-4)  # fmt: skip
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=0.1, epochs=epochs, steps_per_epoch=len(train_loader)
     )
-    return run_recipe(f"course (CifarResNet width {args.width}, TensorLoader, one-cycle, bf16)",
+    return run_recipe(f"course (CifarResNet width {args.width}, TensorLoader, one-cycle, {describe(choice)})",
                       model, train_loader, test_loader, optimizer, epochs,
                       loss_fn=nn.CrossEntropyLoss(label_smoothing=0.1), scheduler=scheduler,
-                      scheduler_step="batch", precision=args.precision,
-                      channels_last=True)  # fmt: skip
+                      scheduler_step="batch", precision=choice.precision,
+                      channels_last=choice.channels_last)  # fmt: skip
+
+
+def describe(choice: cu.PrecisionChoice) -> str:
+    """'bf16, channels_last' or 'fp32': what `pick_precision` chose, for a recipe's name."""
+    return choice.precision + (", channels_last" if choice.channels_last else "")
 
 
 def time_to(result: dict, target: float) -> float | None:
@@ -225,7 +237,7 @@ def task_tables(task: str, results: list[dict], target: float, target_text: str)
 def run_mnist(args, device: torch.device) -> tuple[str, dict]:
     """Both MNIST recipes, and their tables."""
     print("MNIST", flush=True)
-    note, course = note002_mnist(args, device), course_mnist(args, device)
+    note, course = handbook_mnist(args, device), course_mnist(args, device)
     note_t, course_t = time_to(note, MNIST_TARGET), time_to(course, MNIST_TARGET)
     text = task_tables("MNIST", [note, course], MNIST_TARGET, "99.0% test accuracy.")
     if note_t and course_t:
@@ -236,23 +248,23 @@ def run_mnist(args, device: torch.device) -> tuple[str, dict]:
 def run_cifar(args, device: torch.device) -> tuple[str, dict]:
     """Both CIFAR-10 recipes, and their tables (target: the course's accuracy within the note's time)."""
     print("CIFAR-10", flush=True)
-    note, course = note004_cifar(args, device), course_cifar(args, device)
+    note, course = tudui_cifar(args, device), course_cifar(args, device)
     budget = sum(note["seconds"])
     reached = best_within(course, budget)
     target = reached if reached is not None else max(course["accuracy"])
     target_text = (
         f"{_percent(target)}, the best accuracy the course's recipe reached within the "
-        f"{budget:.0f} s that note 004's recipe took for {len(note['accuracy'])} epochs."
+        f"{budget:.0f} s that the Tudui recipe took for {len(note['accuracy'])} epochs."
         if reached is not None
         else f"{_percent(target)} (the course's recipe had not finished an epoch within "
-        f"note 004's {budget:.0f} s, so its final accuracy is used)."
+        f"the Tudui recipe's {budget:.0f} s, so its final accuracy is used)."
     )
     text = task_tables("CIFAR-10", [note, course], target, target_text)
     aim_t = time_to(course, CIFAR_AIM)
     reached_text = "did not reach 85%" if aim_t is None else f"reached 85% after {aim_t:.0f} s"
     met = "met" if aim_t is not None and aim_t <= budget else "not met"
     text += (
-        f"\n\nAim: 85% within note 004's {budget:.0f} s. The course's recipe {reached_text}: {met}."
+        f"\n\nAim: 85% within the Tudui recipe's {budget:.0f} s. The course's recipe {reached_text}: {met}."
     )
     return text, {"target": target, "budget_seconds": budget, "results": [note, course]}
 
@@ -291,7 +303,6 @@ def main(argv: list[str] | None = None) -> int:
     device = settings.device
     if args.width is None:
         args.width = 64 if device.type == "cuda" else 16
-    args.precision = "bf16" if device.type in ("cpu", "cuda") else "fp32"
     machine = machine_report(device)
     print(cu.format_report(machine), flush=True)
     tasks: dict[str, Callable] = {"mnist": run_mnist, "cifar10": run_cifar}

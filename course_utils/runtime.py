@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from course_utils.precision import cpu_bf16_native, cpu_capability
+
 DATA_DIR_ENV = "COURSE_DATA_DIR"
 SMOKE_ENV = "COURSE_SMOKE"
 DEFAULT_DATA_DIR = Path.home() / "course_data"
@@ -163,6 +165,8 @@ def environment_report(device: torch.device | None = None) -> dict[str, str]:
         "torchvision": torchvision_version,
         "device": str(device),
         "cpu threads": str(torch.get_num_threads()),
+        "cpu capability": cpu_capability(),  # AVX2, AVX512, ...: what decides CPU speed choices
+        "cpu bf16 native": {True: "yes", False: "no", None: "unknown"}[cpu_bf16_native()],
         "cuda available": str(torch.cuda.is_available()),
     }
     if device.type == "cuda":

@@ -10,20 +10,10 @@ import pytest
 
 matplotlib.use("Agg")  # tests draw figures without a screen
 
+from data_needed import missing_data  # noqa: E402
+
 from course_utils.data import CIFAR10_FILES, MNIST_FILES  # noqa: E402
-from course_utils.runtime import env_flag, resolve_data_dir  # noqa: E402
-
-HOW_TO = (
-    "set COURSE_DATA_DIR to a folder in torchvision's layout (MNIST/raw/..., "
-    "cifar-10-batches-py/...); see README.md, 'Data'. CI points it at ../shared/datasets."
-)
-
-
-def missing_data(message: str) -> None:
-    """Skip the test with a how-to; under CI (CI=true), where the data must be there, fail it."""
-    if env_flag("CI"):
-        pytest.fail(f"{message} (CI=true: a test that needs data fails rather than skips): {HOW_TO}")
-    pytest.skip(f"{message}: {HOW_TO}")
+from course_utils.runtime import resolve_data_dir  # noqa: E402
 
 
 @pytest.fixture(scope="session")

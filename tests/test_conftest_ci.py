@@ -1,7 +1,7 @@
 """Under CI (CI=true) a test that needs a missing data set fails instead of being skipped."""
 
 import pytest
-from conftest import missing_data
+from data_needed import missing_data
 
 
 def test_missing_data_is_skipped_locally(monkeypatch):
