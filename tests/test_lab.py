@@ -88,12 +88,21 @@ def lab(tmp_path_factory):
             time.sleep(0.5)
         yield base, token
     finally:
-        server.terminate()
+        shut_down(base, token)  # kernels too: a plain SIGTERM leaves them running
         try:
-            server.wait(timeout=20)
+            server.wait(timeout=30)
         except subprocess.TimeoutExpired:
             server.kill()
         log.close()
+
+
+def shut_down(base: str, token: str) -> None:
+    """Ask the server to stop its kernels and exit (its own /api/shutdown)."""
+    request = urllib.request.Request(f"{base}/api/shutdown?token={token}", method="POST", data=b"")
+    try:
+        urllib.request.urlopen(request, timeout=10).close()
+    except (urllib.error.URLError, ConnectionError, OSError):
+        pass  # already gone
 
 
 def _ready(base: str, token: str) -> bool:
