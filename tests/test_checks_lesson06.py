@@ -75,36 +75,46 @@ def test_exercise_1_rejects_a_non_module():
 
 
 @pytest.fixture()
-def matrix():
-    torch.manual_seed(0)
-    predictions = torch.randint(0, 10, (500,))
-    targets = torch.where(torch.rand(500) < 0.6, predictions, torch.randint(0, 10, (500,)))
-    return cu.confusion_matrix(predictions, targets, 10)
+def labels():
+    """An unbalanced label set: few cats (3), many trucks (9)."""
+    counts = [100, 100, 100, 20, 100, 100, 100, 100, 100, 280]
+    return torch.cat([torch.full((n,), c) for c, n in enumerate(counts)])
 
 
-def test_exercise_2_accepts_reference(capsys, matrix):
-    lesson06.exercise_2(matrix.diagonal() / matrix.sum(1), matrix)
-    assert "hardest class:" in capsys.readouterr().out
+def test_exercise_2_accepts_reference(capsys, labels):
+    weights = len(labels) / (10 * torch.bincount(labels, minlength=10).float())
+    lesson06.exercise_2(nn.CrossEntropyLoss(weight=weights.to("cpu")), labels, torch.device("cpu"))
+    assert "rarest class weighs 14.0x" in capsys.readouterr().out
 
 
-def test_exercise_2_rejects_column_sums(matrix):
-    with pytest.raises(ExerciseError, match="precision"):
-        lesson06.exercise_2(matrix.diagonal() / matrix.sum(0), matrix)
+def test_exercise_2_accepts_any_scale(capsys, labels):
+    weights = 1 / torch.bincount(labels, minlength=10).float()
+    lesson06.exercise_2(nn.CrossEntropyLoss(weight=weights), labels, "cpu")
+    assert "correct" in capsys.readouterr().out
 
 
-def test_exercise_2_rejects_integer_division(matrix):
-    with pytest.raises(ExerciseError, match="integer division"):
-        lesson06.exercise_2(matrix.diagonal() // matrix.sum(1), matrix)
+def test_exercise_2_rejects_weights_growing_with_counts(labels):
+    weights = torch.bincount(labels, minlength=10).float()
+    with pytest.raises(ExerciseError, match="common classes weigh MORE"):
+        lesson06.exercise_2(nn.CrossEntropyLoss(weight=weights), labels, "cpu")
 
 
-def test_exercise_2_rejects_percent(matrix):
-    with pytest.raises(ExerciseError, match="in percent"):
-        lesson06.exercise_2(100 * matrix.diagonal() / matrix.sum(1), matrix)
+def test_exercise_2_rejects_the_plain_loss(labels):
+    with pytest.raises(ExerciseError, match="no class weights"):
+        lesson06.exercise_2(nn.CrossEntropyLoss(), labels, "cpu")
 
 
-def test_exercise_2_rejects_wrong_shape(matrix):
-    with pytest.raises(ExerciseError, match=r"shape \(\), expected \(10,\)"):
-        lesson06.exercise_2(matrix.diagonal().sum() / matrix.sum(), matrix)
+def test_exercise_2_rejects_weights_left_on_another_device(labels):
+    weights = 1 / torch.bincount(labels, minlength=10).float()
+    with pytest.raises(ExerciseError, match="Expected all tensors to be on the same device"):
+        lesson06.exercise_2(nn.CrossEntropyLoss(weight=weights), labels, torch.device("meta"))
+
+
+def test_exercise_2_rejects_integer_weights(labels):
+    loss_fn = nn.CrossEntropyLoss()
+    loss_fn.weight = torch.bincount(labels, minlength=10)
+    with pytest.raises(ExerciseError, match="float weights"):
+        lesson06.exercise_2(loss_fn, labels, "cpu")
 
 
 def reference_flip(images):
@@ -154,3 +164,62 @@ def test_exercise_3_rejects_a_fixed_pattern():
 def test_exercise_3_rejects_flipping_the_batch_order():
     with pytest.raises(ExerciseError, match="neither the original nor its left-right mirror"):
         lesson06.exercise_3(lambda images: images.flip(0))
+
+
+@pytest.fixture()
+def factorial():
+    return {
+        (False, False): [0.20, 0.22, 0.24],
+        (True, False): [0.10, 0.10, 0.13],
+        (False, True): [0.25, 0.27, 0.26],
+        (True, True): [0.30, 0.33, 0.36],
+    }
+
+
+def effects(factorial):
+    def mean(values):
+        return sum(values) / len(values)
+
+    relu = mean(factorial[(True, False)] + factorial[(True, True)]) - mean(
+        factorial[(False, False)] + factorial[(False, True)]
+    )
+    normalize = mean(factorial[(False, True)] + factorial[(True, True)]) - mean(
+        factorial[(False, False)] + factorial[(True, False)]
+    )
+    return relu, normalize
+
+
+def test_exercise_4_accepts_reference(capsys, factorial):
+    lesson06.exercise_4(*effects(factorial), factorial)
+    assert "ReLU -2.0 points, normalisation +13.0 points" in capsys.readouterr().out
+
+
+def test_exercise_4_accepts_tensors(capsys, factorial):
+    relu, normalize = effects(factorial)
+    lesson06.exercise_4(torch.tensor(relu), torch.tensor(normalize), factorial)
+    assert "correct" in capsys.readouterr().out
+
+
+def test_exercise_4_rejects_the_cumulative_comparison(factorial):
+    # the comparison a cumulative study makes: ReLU added to the raw-input net only
+    relu_alone = sum(factorial[(True, False)]) / 3 - sum(factorial[(False, False)]) / 3
+    with pytest.raises(ExerciseError, match="effect with normalize=False only"):
+        lesson06.exercise_4(relu_alone, effects(factorial)[1], factorial)
+
+
+def test_exercise_4_rejects_swapped_effects(factorial):
+    relu, normalize = effects(factorial)
+    with pytest.raises(ExerciseError, match="swapped"):
+        lesson06.exercise_4(normalize, relu, factorial)
+
+
+def test_exercise_4_rejects_percentage_points(factorial):
+    relu, normalize = effects(factorial)
+    with pytest.raises(ExerciseError, match="percentage points"):
+        lesson06.exercise_4(relu, 100 * normalize, factorial)
+
+
+def test_exercise_4_rejects_the_wrong_sign(factorial):
+    relu, normalize = effects(factorial)
+    with pytest.raises(ExerciseError, match="wrong sign"):
+        lesson06.exercise_4(-relu, normalize, factorial)

@@ -12,7 +12,6 @@ from torch import nn
 from course_utils.checks.base import (  # noqa: F401
     ExerciseError,
     expect_close,
-    expect_per_class_accuracy,
     expect_shape,
     expect_tensor,
     fail,
@@ -87,16 +86,53 @@ def exercise_1(model: nn.Module) -> None:
     )
 
 
-def exercise_2(accuracy_per_class: torch.Tensor, matrix: torch.Tensor) -> None:
-    """Exercise 2 of lesson 06: accuracy of each class from a confusion matrix (rows: true class)."""
+def exercise_2(loss_fn: nn.Module, labels: torch.Tensor, device: torch.device | str) -> None:
+    """Exercise 2 of lesson 06: a cross-entropy loss whose class weights balance `labels`, on `device`."""
     hint = (
-        "row i of the matrix counts the images whose true class is i; the diagonal holds the "
-        "correct ones. Divide matrix.diagonal() by the row sums, matrix.sum(1), as floats."
+        "count the images of each class (torch.bincount, minlength=10); a class seen half as "
+        "often should weigh twice as much; give the float weights to nn.CrossEntropyLoss(weight=...) "
+        "and make sure they end up on the device the model's outputs are on."
     )
-    expected = expect_per_class_accuracy(accuracy_per_class, matrix, "accuracy_per_class", hint)
-    worst_class = int(expected.nan_to_num(2).argmin())
-    share = 100 * expected[worst_class]
-    passed(f"Exercise 2 (per-class accuracy; hardest class: {worst_class}, {share:.1f}%)")
+    if not isinstance(loss_fn, nn.CrossEntropyLoss):
+        fail(f"loss_fn should be an nn.CrossEntropyLoss, but it is a {type(loss_fn).__name__}.", hint)
+    weight = loss_fn.weight
+    if weight is None:
+        fail("loss_fn has no class weights: every class counts the same.", hint)
+    expect_shape(weight, (10,), "loss_fn.weight", hint)
+    if not weight.is_floating_point():
+        fail(f"loss_fn.weight has dtype {weight.dtype}; cross-entropy needs float weights.", hint)
+    device = torch.device(device)
+    if weight.device.type != device.type:
+        fail(
+            f"loss_fn.weight is on {weight.device}, but the outputs will be on {device}: the loss "
+            f"would stop with 'Expected all tensors to be on the same device'. Move the loss (or "
+            f"the weights) with .to(device).",
+            hint,
+        )
+    counts = torch.bincount(labels.cpu(), minlength=10).double()
+    got = weight.detach().double().cpu()
+    if bool((got <= 0).any()):
+        fail("every class weight should be positive.", hint)
+    # With reduction="mean" the loss divides by the summed weights, so only their ratios matter.
+    share = got / got.sum()
+    expected = (1 / counts) / (1 / counts).sum()
+    if torch.allclose(share, counts / counts.sum(), rtol=1e-3):
+        fail(
+            "the weights grow with the class counts, so the common classes weigh MORE: use the "
+            "inverse of each count.",
+            hint,
+        )
+    if torch.allclose(share, torch.full_like(share, 0.1), rtol=1e-3):
+        fail("all ten weights are equal: that is the plain loss, with no balancing.", hint)
+    if not torch.allclose(share, expected, rtol=1e-3):
+        worst = int((share / expected - 1).abs().argmax())
+        fail(
+            f"the weights are not proportional to 1 / (images of the class); class {worst} is "
+            f"furthest off.",
+            hint,
+        )
+    ratio = (got.max() / got.min()).item()
+    passed(f"Exercise 2 (class weights on {device.type}; the rarest class weighs {ratio:.1f}x the commonest)")
 
 
 def _asymmetric_batch(n: int) -> torch.Tensor:
@@ -108,8 +144,9 @@ def _asymmetric_batch(n: int) -> torch.Tensor:
 def exercise_3(random_hflip: Callable[[torch.Tensor], torch.Tensor]) -> None:
     """Exercise 3 of lesson 06: mirror each image of a batch left-right with probability 1/2."""
     hint = (
-        "draw one random number per image, flip = torch.rand(len(images)) < 0.5, and use "
-        "torch.where(flip[:, None, None, None], images.flip(3), images); dimension 3 is the width."
+        "one random draw per image decides whether that image is mirrored; a left-right mirror "
+        "reverses the width, the last dimension; choose per image between the batch and its "
+        "mirror with a mask shaped to broadcast over C, H and W."
     )
     if not callable(random_hflip):
         fail(f"random_hflip should be a function, but it is a {type(random_hflip).__name__}.", hint)
@@ -141,3 +178,66 @@ def exercise_3(random_hflip: Callable[[torch.Tensor], torch.Tensor]) -> None:
             hint,
         )
     passed(f"Exercise 3 (random horizontal flip; {100 * share:.0f}% of 1000 images mirrored)")
+
+
+def _main_effect(factorial: dict, index: int) -> float:
+    """Mean accuracy with a change minus without it, over the other factor's levels and all seeds."""
+    with_change = [a for key, runs in factorial.items() if key[index] for a in runs]
+    without = [a for key, runs in factorial.items() if not key[index] for a in runs]
+    return sum(with_change) / len(with_change) - sum(without) / len(without)
+
+
+def exercise_4(relu_effect: float, normalize_effect: float, factorial: dict) -> None:
+    """Exercise 4 of lesson 06: the main effects of ReLU and of normalisation in a 2 x 2 study.
+
+    `factorial` maps (relu, normalize) to the test accuracies (fractions) of the seeds.
+    """
+    hint = (
+        "average ALL the runs with the change (both settings of the other factor, every seed) and "
+        "all the runs without it; the effect is the difference, as a fraction like the accuracies."
+    )
+    if set(factorial) != {(False, False), (False, True), (True, False), (True, True)}:
+        fail("factorial should have the keys (relu, normalize) for all four combinations.", hint)
+    for name, value in (("relu_effect", relu_effect), ("normalize_effect", normalize_effect)):
+        if isinstance(value, torch.Tensor):
+            if value.numel() != 1:
+                fail(f"{name} should be one number, but it has shape {tuple(value.shape)}.", hint)
+        elif not isinstance(value, (int, float)):
+            fail(f"{name} should be a number, but it is a {type(value).__name__}.", hint)
+    relu, normalize = float(relu_effect), float(normalize_effect)
+    expected_relu, expected_norm = _main_effect(factorial, 0), _main_effect(factorial, 1)
+
+    def mean(key: tuple[bool, bool]) -> float:
+        return sum(factorial[key]) / len(factorial[key])
+
+    def close(a: float, b: float) -> bool:
+        return abs(a - b) < 1e-6
+
+    for name, got, expected, other in (
+        ("relu_effect", relu, expected_relu, expected_norm),
+        ("normalize_effect", normalize, expected_norm, expected_relu),
+    ):
+        if close(got, expected):
+            continue
+        if close(got, 100 * expected):
+            fail(f"{name} is in percentage points; give it as a fraction, like the accuracies.", hint)
+        if close(got, other):
+            fail("relu_effect and normalize_effect are swapped.", hint)
+        if close(got, -expected):
+            fail(f"{name} has the wrong sign: subtract the runs WITHOUT the change from those with it.", hint)
+        index = 0 if name == "relu_effect" else 1
+        for level in (False, True):  # the effect at one level of the other factor only
+            with_key = (True, level) if index == 0 else (level, True)
+            without_key = (False, level) if index == 0 else (level, False)
+            if close(got, mean(with_key) - mean(without_key)):
+                other_name = "normalize" if index == 0 else "relu"
+                fail(
+                    f"{name} is the effect with {other_name}={level} only (what a cumulative study "
+                    f"measures); average over both settings of {other_name}.",
+                    hint,
+                )
+        fail(f"{name} = {got:.4f} is not the expected main effect.", hint)
+    passed(
+        f"Exercise 4 (main effects: ReLU {100 * relu:+.1f} points, "
+        f"normalisation {100 * normalize:+.1f} points)"
+    )
