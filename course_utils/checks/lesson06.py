@@ -9,9 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from course_utils.checks.base import (  # noqa: F401
-    ExerciseError,
-    expect_close,
+from course_utils.checks.base import (
     expect_shape,
     expect_tensor,
     fail,
