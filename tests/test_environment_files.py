@@ -48,3 +48,23 @@ def test_no_exact_pins_on_torch_or_numpy():
 
 def test_environment_yml_requires_python_310():
     assert "python>=3.10" in (ROOT / "environment.yml").read_text().replace(" ", "")
+
+
+def package_floors():
+    """The lower bounds `course-utils` itself declares (pyproject.toml), extras included."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    lines = list(project["dependencies"])
+    for extra in project.get("optional-dependencies", {}).values():
+        lines += extra
+    return parse(lines)
+
+
+def test_package_floors_match_the_environment():
+    """pyproject's floors are the environment's: the package must not claim an older torch than
+    the code works with (it uses torch.amp.GradScaler and is_bf16_supported(including_emulation=))."""
+    pip = requirements()
+    for name, spec in package_floors().items():
+        assert pip.get(name) == spec, f"pyproject says {name}{spec!r}, requirements.txt {name}{pip.get(name)}"
+    assert package_floors()["torch"] == ">=2.4"
