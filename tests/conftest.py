@@ -7,6 +7,7 @@ import os
 
 import matplotlib
 import pytest
+import torch
 
 matplotlib.use("Agg")  # tests draw figures without a screen
 
@@ -65,3 +66,12 @@ def clean_env(monkeypatch):
 
 def pytest_report_header(config):
     return f"course data directory: {resolve_data_dir()} (COURSE_DATA_DIR={os.environ.get('COURSE_DATA_DIR')!r})"
+
+
+@pytest.fixture(scope="session")
+def blobs():
+    """Three well separated Gaussian blobs in 20 dimensions: an easy, fast problem (lesson 04's tests)."""
+    generator = torch.Generator().manual_seed(0)
+    centres = torch.randn(3, 20, generator=generator) * 3
+    labels = torch.randint(0, 3, (600,), generator=generator)
+    return centres[labels] + torch.randn(600, 20, generator=generator), labels

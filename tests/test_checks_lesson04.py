@@ -143,15 +143,6 @@ def test_exercise_3_rejects_wrong_length():
         lesson04.exercise_3(record_lrs()[:9])
 
 
-@pytest.fixture(scope="module")
-def blobs():
-    """Three well separated Gaussian blobs in 20 dimensions: an easy, fast problem."""
-    generator = torch.Generator().manual_seed(0)
-    centres = torch.randn(3, 20, generator=generator) * 3
-    labels = torch.randint(0, 3, (600,), generator=generator)
-    return centres[labels] + torch.randn(600, 20, generator=generator), labels
-
-
 def test_exercise_4_accepts_the_best_rate(blobs, capsys):
     features, labels = blobs
     scores = {

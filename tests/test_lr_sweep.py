@@ -12,15 +12,6 @@ import torch
 from course_utils import lr_sweep
 
 
-@pytest.fixture(scope="module")
-def blobs():
-    """Three well separated Gaussian blobs in 20 dimensions: an easy, fast problem."""
-    generator = torch.Generator().manual_seed(0)
-    centres = torch.randn(3, 20, generator=generator) * 3
-    labels = torch.randint(0, 3, (600,), generator=generator)
-    return centres[labels] + torch.randn(600, 20, generator=generator), labels
-
-
 def test_lr_sweep_needs_no_ipywidgets_or_matplotlib():
     code = (
         "import sys, course_utils as cu; cu.lr_sweep.lr_loss_curve; "
