@@ -80,9 +80,8 @@ def colab(tmp_path_factory):
         [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], text=True).strip())  # fmt: skip
     expose(closure(PRESENT_ON_COLAB), home / "preinstalled")
     (site / "colab_preinstalled.pth").write_text(str(home / "preinstalled") + "\n")
-    fake = home / "fake_colab" / "google" / "colab"
-    fake.mkdir(parents=True)
-    (fake.parent / "__init__.py").write_text("")
+    fake = home / "fake_colab" / "google" / "colab"  # `google` stays a namespace package, as on
+    fake.mkdir(parents=True)  # Colab, so that google.protobuf (tensorboard's) still imports
     (fake / "__init__.py").write_text('"""A stand-in for Colab\'s module: lessons test for it."""\n')
     startup = home / "ipython" / "profile_default" / "startup"
     startup.mkdir(parents=True)

@@ -178,7 +178,7 @@ def test_exercise_rules_unchecked_and_misnumbered_exercises():
         ]
     )
     problems = "\n".join(tool.exercise_problems(nb, "05_mnist"))
-    assert "2 exercise(s); a lesson ends with at least 4" in problems
+    assert "2 exercise(s); a lesson ends with at least 3" in problems
     assert "numbered [1, 3]" in problems
     assert "Exercise 3 has no check" in problems
     assert "Exercise 1 has no check" not in problems
@@ -186,7 +186,7 @@ def test_exercise_rules_unchecked_and_misnumbered_exercises():
     assert "checked by lesson04, but this is lesson 05" in "\n".join(
         tool.exercise_problems(nb, "05_mnist")
     )
-    assert tool.exercise_problems(tool.read(GOOD), GOOD.stem, minimum=3) == []  # the fixture has 3
+    assert tool.exercise_problems(tool.read(GOOD), GOOD.stem) == []
 
 
 # ------------------------------------------------------------------------------------------

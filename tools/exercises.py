@@ -154,7 +154,7 @@ def find_exercises(nb: NotebookNode, name: str) -> list[Exercise]:
     return found
 
 
-def exercise_problems(nb: NotebookNode, name: str, minimum: int = 4) -> list[str]:
+def exercise_problems(nb: NotebookNode, name: str, minimum: int = 3) -> list[str]:
     """Problems with the exercises: numbering 1, 2, 3, ..., at least `minimum`, each checked."""
     try:
         exercises = find_exercises(nb, name)
