@@ -86,28 +86,21 @@ def notebook_url_problems(nb: NotebookNode, name: str, url: str) -> list[str]:
     ]
 
 
+def _documents(root: Path) -> list[tuple[str, Path, str]]:
+    """README.md and CONTRIBUTING.md, where present: (name, path, text)."""
+    found = [(name, root / name) for name in DOCUMENTS if (root / name).is_file()]
+    return [(name, path, path.read_text(encoding="utf-8")) for name, path in found]
+
+
 def stamp_documents(root: Path, url: str) -> list[Path]:
     """Stamp the address into README.md and CONTRIBUTING.md; return the files that changed."""
-    changed = []
-    for name in DOCUMENTS:
-        path = root / name
-        if path.is_file():
-            text = path.read_text(encoding="utf-8")
-            if write_if_changed(path, stamp_text(text, url)):
-                changed.append(path)
-    return changed
+    return [path for _, path, text in _documents(root) if write_if_changed(path, stamp_text(text, url))]
 
 
 def document_problems(root: Path, url: str) -> list[str]:
     """Documents whose install lines or Colab badges name another repository."""
-    problems = []
-    for name in DOCUMENTS:
-        path = root / name
-        if path.is_file():
-            text = path.read_text(encoding="utf-8")
-            if stamp_text(text, url) != text:
-                problems.append(
-                    f"{name} links to another repository than pyproject.toml's Repository "
-                    f"({url}). Run: {STAMP}"
-                )
-    return problems
+    return [
+        f"{name} links to another repository than pyproject.toml's Repository ({url}). Run: {STAMP}"
+        for name, _, text in _documents(root)
+        if stamp_text(text, url) != text
+    ]
