@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from course_utils.i18n import set_language
 from course_utils.precision import cpu_bf16_native, cpu_capability
 
 DATA_DIR_ENV = "COURSE_DATA_DIR"
@@ -199,8 +200,14 @@ def setup(
     device: str | None = None,
     deterministic: bool = False,
     verbose: bool = True,
+    lang: str | None = None,
 ) -> Settings:
-    """Seed everything, choose the device, data directory and mode, and say what was chosen."""
+    """Seed everything, choose the device, data directory and mode, and say what was chosen.
+
+    `lang="zh"` makes the exercise checks speak Chinese (the Chinese lessons pass it); None
+    follows $COURSE_LANG, English by default.
+    """
+    set_language(lang)
     seed_everything(seed, deterministic=deterministic)
     settings = Settings(
         device=pick_device(device),

@@ -24,16 +24,18 @@ from nbformat import NotebookNode
 
 from tools.normal_form import NotebookError, normalise, where
 
-EXERCISE_RE = re.compile(r"^\s*#\s*Exercise\s+(\d+)\s*:\s*(.*?)\s*$")
-HINT_RE = re.compile(r"^\s*#\s*HINT\s*:\s*(.*?)\s*$")
+# The Chinese notebooks (tools/translations.py) write the same markup as "# 练习 N：" and "# 提示：".
+EXERCISE_RE = re.compile(r"^\s*#\s*(?:Exercise|练习)\s*(\d+)\s*[:：]\s*(.*?)\s*$")
+HINT_RE = re.compile(r"^\s*#\s*(?:HINT|提示)\s*[:：]\s*(.*?)\s*$")
 BEGIN_RE = re.compile(r"^(\s*)#\s*BEGIN SOLUTION\s*$")
 END_RE = re.compile(r"^\s*#\s*END SOLUTION\s*$")
-STUB_RE = re.compile(r"^\s*raise NotImplementedError\(\"Exercise \d+ is yours to write: ")
+STUB_RE = re.compile(r"^\s*raise NotImplementedError\(\"(?:Exercise \d+ is yours to write: |练习 \d+ 由你来写：)")
 CHECK_CALL_RE = r"checks\.lesson(\d+)\.exercise_{number}\("
 STUB_TAIL = (
     "The cells above this one ran; replace this line with your code, "
     "then run this cell and the check below it."
 )
+STUB_TAIL_ZH = "上面的单元格都已运行；把这一行换成你的代码，再运行这个单元格和它下面的检查。"
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,12 @@ def stub_message(exercise: Exercise) -> str:
     """What a student reads when a notebook run stops at this exercise."""
     hint = exercise.hint if exercise.hint.endswith((".", "!", "?")) else f"{exercise.hint}."
     return f"Exercise {exercise.number} is yours to write: {hint} {STUB_TAIL}"
+
+
+def stub_message_zh(exercise: Exercise) -> str:
+    """The same, for the Chinese notebooks (whose hint is already Chinese)."""
+    hint = exercise.hint if exercise.hint.endswith(("。", "！", "？", ".")) else f"{exercise.hint}。"
+    return f"练习 {exercise.number} 由你来写：{hint}{STUB_TAIL_ZH}"
 
 
 def student_source(source: str, exercise: Exercise, stub: Stub = stub_message) -> str:

@@ -7,8 +7,14 @@
         student versions.
     python3 course.py notebooks students [NAMES...]
         Rebuild only the student versions in student/.
+    python3 course.py notebooks translate [NAMES...]
+        Merge the English into the Chinese catalogues (course_utils/locale/zh_CN/), marking
+        changed texts fuzzy, list what is left to translate, and write the Chinese notebooks
+        (notebooks/zh/, student/zh/) of every finished lesson. `run` and `students` do the same,
+        more briefly (tools/translations.py says how the catalogues are organised).
     python3 course.py notebooks check [NAMES...]
-        Verify without writing anything (the tests run the same checks).
+        Verify without writing anything (the tests run the same checks), the Chinese edition
+        included.
     python3 course.py notebooks stamp NAMES...
         Adopt notebooks executed by another tool (e.g. `jupyter nbconvert --execute`): check
         they ran top to bottom without errors, then record their source hash.
@@ -46,6 +52,7 @@ from pathlib import Path
 
 from nbformat import NotebookNode
 
+from tools.edition import chinese_problems, common_problems, orphan_chinese, translate
 from tools.execute import (
     REGENERATE,
     execute,
@@ -139,7 +146,15 @@ def command_students(paths: Paths, names: Sequence[str]) -> int:
         print(f"{path.stem}: student version {'rebuilt' if changed else 'unchanged'}")
     if not names:
         remove_orphans(paths)
+    translate(paths, selected, verbose=False)
     return 0
+
+
+def command_translate(paths: Paths, names: Sequence[str]) -> int:
+    """Update the Chinese catalogues, list what is left, write the finished Chinese notebooks."""
+    selected = select(paths, names)
+    unfinished = translate(paths, selected, verbose=True)
+    return 1 if unfinished else 0
 
 
 def execute_in_place(path: Path, nb: NotebookNode, mode: str, timeout: int | None) -> None:
@@ -190,6 +205,7 @@ def command_run(
         build_student(path, paths, read(path))
     if not names:
         remove_orphans(paths)
+    translate(paths, selected, verbose=False)
     return 0
 
 
@@ -234,6 +250,12 @@ def command_check(paths: Paths, names: Sequence[str]) -> int:
             print("  - " + problem.replace("\n", "\n    "))
         for warning in found.warnings:
             print("  ! warning: " + warning.replace("\n", "\n    "))
+        for problem in chinese_problems(path, paths):
+            failures += 1
+            print(f"  - (Chinese) {problem}")
+    for problem in common_problems(paths):
+        failures += 1
+        print(f"(Chinese) {problem}")
     for problem in document_problems(paths.root, repository_url(paths.root)):
         failures += 1
         print(problem)
@@ -241,6 +263,9 @@ def command_check(paths: Paths, names: Sequence[str]) -> int:
         for orphan in orphan_students(paths):
             failures += 1
             print(f"{show(orphan)} has no solution notebook. Run: {REBUILD_STUDENTS}")
+        for orphan in orphan_chinese(paths):
+            failures += 1
+            print(f"{show(orphan)} belongs to no lesson; delete it.")
     print("all notebooks ok" if not failures else f"{failures} problem(s)")
     return 1 if failures else 0
 
@@ -262,6 +287,8 @@ def main(argv: Iterable[str] | None = None) -> int:
     run.add_argument("names", nargs="*", help="notebooks (default: all)")
     students = sub.add_parser("students", help="rebuild the student notebooks only")
     students.add_argument("names", nargs="*")
+    translate_ = sub.add_parser("translate", help="update the Chinese catalogues and notebooks")
+    translate_.add_argument("names", nargs="*")
     check = sub.add_parser("check", help="verify notebooks and student versions, write nothing")
     check.add_argument("names", nargs="*")
     stamp = sub.add_parser("stamp", help="adopt notebooks executed by another tool (nbconvert)")
@@ -273,6 +300,8 @@ def main(argv: Iterable[str] | None = None) -> int:
             return command_run(paths, args.names, args.smoke, args.force, args.timeout)
         if args.command == "students":
             return command_students(paths, args.names)
+        if args.command == "translate":
+            return command_translate(paths, args.names)
         if args.command == "stamp":
             return command_stamp(paths, args.names)
         return command_check(paths, args.names)

@@ -6,25 +6,33 @@ from collections.abc import Sequence
 
 import torch
 
+from course_utils.i18n import _
+
 
 class ExerciseError(AssertionError):
     """An exercise answer is not right yet; the message says what is wrong and gives a hint."""
 
 
 def fail(what: str, hint: str) -> None:
-    """Raise an ExerciseError that says what is wrong and how to fix it."""
-    raise ExerciseError(f"{what}\nHint: {hint}")
+    """Raise an ExerciseError that says what is wrong and how to fix it (the hint is translated
+    here, so a hint kept in a module-level `N_("...")` constant is shown in the student's language)."""
+    raise ExerciseError(_("{what}\nHint: {hint}").format(what=what, hint=_(hint)))
 
 
 def passed(name: str) -> None:
     """Tell the student an exercise is done."""
-    print(f"\u2714 {name}: correct")
+    print(_("\u2714 {name}: correct").format(name=name))
 
 
 def expect_tensor(value: object, name: str, hint: str) -> torch.Tensor:
     """Fail unless `value` is a tensor; return it."""
     if not isinstance(value, torch.Tensor):
-        fail(f"{name} should be a torch.Tensor, but it is a {type(value).__name__}.", hint)
+        fail(
+            _("{name} should be a torch.Tensor, but it is a {kind}.").format(
+                name=name, kind=type(value).__name__
+            ),
+            hint,
+        )
     return value  # type: ignore[return-value]
 
 
@@ -32,18 +40,33 @@ def expect_number(value: object, name: str, hint: str) -> float:
     """Fail unless `value` is a number or a one-element tensor; return it as a Python float."""
     if isinstance(value, torch.Tensor):
         if value.numel() != 1:
-            fail(f"{name} has shape {tuple(value.shape)}; expected a single number.", hint)
+            fail(
+                _("{name} has shape {shape}; expected a single number.").format(
+                    name=name, shape=tuple(value.shape)
+                ),
+                hint,
+            )
         return float(value.detach().item())
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
-    fail(f"{name} should be a number or a one-element tensor, not a {type(value).__name__}.", hint)
+    fail(
+        _("{name} should be a number or a one-element tensor, not a {kind}.").format(
+            name=name, kind=type(value).__name__
+        ),
+        hint,
+    )
     raise AssertionError  # unreachable: fail() raises
 
 
 def expect_shape(tensor: torch.Tensor, shape: Sequence[int], name: str, hint: str) -> None:
     """Fail unless `tensor` has exactly `shape`."""
     if tuple(tensor.shape) != tuple(shape):
-        fail(f"{name} has shape {tuple(tensor.shape)}, expected {tuple(shape)}.", hint)
+        fail(
+            _("{name} has shape {shape}, expected {expected}.").format(
+                name=name, shape=tuple(tensor.shape), expected=tuple(shape)
+            ),
+            hint,
+        )
 
 
 def expect_close(
@@ -58,10 +81,20 @@ def expect_close(
     actual_t = torch.as_tensor(actual, dtype=torch.float64)
     expected_t = torch.as_tensor(expected, dtype=torch.float64)
     if actual_t.shape != expected_t.shape:
-        fail(f"{name} has shape {tuple(actual_t.shape)}, expected {tuple(expected_t.shape)}.", hint)
+        fail(
+            _("{name} has shape {shape}, expected {expected}.").format(
+                name=name, shape=tuple(actual_t.shape), expected=tuple(expected_t.shape)
+            ),
+            hint,
+        )
     if not torch.allclose(actual_t, expected_t, atol=atol, rtol=rtol):
         worst = (actual_t - expected_t).abs().max().item()
-        fail(f"{name} is not the expected value (largest difference {worst:.4g}).", hint)
+        fail(
+            _("{name} is not the expected value (largest difference {worst:.4g}).").format(
+                name=name, worst=worst
+            ),
+            hint,
+        )
 
 
 def expect_per_class_accuracy(
@@ -73,8 +106,9 @@ def expect_per_class_accuracy(
     expect_shape(answer, (matrix.shape[0],), name, hint)
     if not answer.is_floating_point():
         fail(
-            f"{name} has dtype {answer.dtype}: integer division rounds every accuracy down "
-            f"to 0 or 1.",
+            _(
+                "{name} has dtype {dtype}: integer division rounds every accuracy down to 0 or 1."
+            ).format(name=name, dtype=answer.dtype),
             hint,
         )
     expected = matrix.diagonal().double() / matrix.sum(1).double()
@@ -83,12 +117,24 @@ def expect_per_class_accuracy(
     if not torch.allclose(got, expected, atol=1e-4, equal_nan=True):
         if torch.allclose(got, precision, atol=1e-4, equal_nan=True):
             fail(
-                "you divided by the column totals (how often each class was predicted): that is "
-                "each class's precision, not its accuracy.",
+                _(
+                    "you divided by the column totals (how often each class was predicted): that "
+                    "is each class's precision, not its accuracy."
+                ),
                 hint,
             )
         if torch.allclose(got, 100 * expected, atol=1e-2, equal_nan=True):
-            fail(f"{name} is in percent; give fractions between 0 and 1, not percentages.", hint)
+            fail(
+                _("{name} is in percent; give fractions between 0 and 1, not percentages.").format(
+                    name=name
+                ),
+                hint,
+            )
         worst = (got - expected).abs().nan_to_num(0).max().item()
-        fail(f"{name} is not the accuracy per true class (largest difference {worst:.3g}).", hint)
+        fail(
+            _("{name} is not the accuracy per true class (largest difference {worst:.3g}).").format(
+                name=name, worst=worst
+            ),
+            hint,
+        )
     return expected
