@@ -36,9 +36,10 @@ def workspace(tmp_path):
     with the repository files the tool reads and stamps (pyproject.toml, README, CONTRIBUTING)."""
     shutil.copytree(FIXTURES / "notebooks", tmp_path / "notebooks")
     shutil.copytree(FIXTURES / "student", tmp_path / "student")
+    shutil.copytree(FIXTURES / "locale", tmp_path / "locale")
     for name in ("pyproject.toml", *repository.DOCUMENTS):
         shutil.copy(ROOT / name, tmp_path / name)
-    return tool.Paths(tmp_path / "notebooks", tmp_path / "student", tmp_path)
+    return tool.Paths(tmp_path / "notebooks", tmp_path / "student", tmp_path, tmp_path / "locale")
 
 
 def cli(paths, *args):
@@ -46,7 +47,7 @@ def cli(paths, *args):
     return tool.main(
         [
             *("--notebooks-dir", str(paths.notebooks), "--student-dir", str(paths.student)),
-            *("--root", str(paths.root), *args),
+            *("--root", str(paths.root), "--catalogues-dir", str(paths.catalogues), *args),
         ]
     )
 
@@ -354,7 +355,7 @@ def test_fixture_outputs_show_tqdm_as_text():
 
 
 def test_committed_fixture_passes_check(capsys):
-    paths = tool.Paths(FIXTURES / "notebooks", FIXTURES / "student")
+    paths = tool.Paths(FIXTURES / "notebooks", FIXTURES / "student", catalogues=FIXTURES / "locale")
     assert cli(paths, "check") == 0, capsys.readouterr().out
 
 

@@ -3,28 +3,33 @@
     notebooks/zh/NN_name.ipynb   the Chinese solution notebook (outputs of the English run)
     student/zh/NN_name.ipynb     its student version (Chinese hints in the stubs)
 
-The text itself is in tools/translations.py; this module reads and writes the files.
+The catalogues themselves are tools/translations.py's; this module builds the Chinese notebooks
+from them and reads and writes the files.
 """
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from pathlib import Path
 
 import polib
+from nbformat import NotebookNode
 
-from tools.exercises import make_student, stub_message_zh
-from tools.normal_form import NotebookError, dumps, read, show, write_if_changed
+from tools.exercises import EXERCISE_RE, HINT_RE, find_exercises, make_student, stub_message_zh
+from tools.normal_form import NotebookError, dumps, normalise, read, show, write_if_changed
 from tools.translations import (
+    CATALOGUES,
     COMMON,
+    LOCALE,
     TRANSLATE,
     Merge,
     catalogue_path,
     catalogue_problems,
     catalogue_text,
-    chinese_notebook,
     common_messages,
     lesson_messages,
+    notebook_messages,
     read_catalogue,
     todo_list,
     translations,
@@ -33,6 +38,63 @@ from tools.translations import (
 from tools.verify import Paths
 
 ZH = "zh"
+SETUP_LINE = "settings = cu.setup(smoke=SMOKE, seed=0)"
+SETUP_LINE_ZH = 'settings = cu.setup(smoke=SMOKE, seed=0, lang="zh")  # 检查用中文说明'
+
+
+# --------------------------------------------------------------------------------------------
+# The Chinese notebooks' text
+# --------------------------------------------------------------------------------------------
+
+
+def _exercise_lines(source: str, chinese: dict[str, str], title: str, hint: str) -> str:
+    """An exercise cell with its title and hint lines in Chinese (one hint line)."""
+    out, hint_written = [], False
+    for line in source.splitlines():
+        if m := EXERCISE_RE.match(line):
+            indent = line[: len(line) - len(line.lstrip())]
+            out.append(f"{indent}# 练习 {m.group(1)}：{chinese[title]}")
+        elif HINT_RE.match(line):
+            if not hint_written:
+                indent = line[: len(line) - len(line.lstrip())]
+                out.append(f"{indent}# 提示：{chinese[hint]}")
+                hint_written = True
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+def chinese_notebook(nb: NotebookNode, name: str, chinese: dict[str, str]) -> NotebookNode:
+    """The Chinese solution notebook: markdown and exercise lines translated, code and outputs
+    as in the English notebook, the first cell asking the checks for Chinese."""
+    missing = [m for m in notebook_messages(nb, name) if m.text not in chinese]
+    if missing:
+        raise NotebookError(
+            f"{name}: {len(missing)} text(s) have no finished translation (first: "
+            f"{missing[0].anchor}). Run: {TRANSLATE} {name}"
+        )
+    zh = copy.deepcopy(nb)
+    exercises = {e.cell_index: e for e in find_exercises(nb, name)}
+    for index, cell in enumerate(zh.cells):
+        if cell.cell_type == "markdown" and cell.source.strip():
+            cell.source = chinese[cell.source]
+        elif index in exercises:
+            exercise = exercises[index]
+            cell.source = _exercise_lines(cell.source, chinese, exercise.title, exercise.hint)
+    setup = next((c for c in zh.cells if c.cell_type == "code"), None)
+    if setup is not None and "import course_utils" in setup.source:  # a lesson (not a fixture)
+        if SETUP_LINE not in setup.source:
+            raise NotebookError(
+                f"{name}: the first code cell has no line {SETUP_LINE!r} to make Chinese."
+            )
+        setup.source = setup.source.replace(SETUP_LINE, SETUP_LINE_ZH)
+    zh.metadata["course"] = {"language": LOCALE}  # no execution record: the English has it
+    return normalise(zh, ids_from=nb)
+
+
+# --------------------------------------------------------------------------------------------
+# Files
+# --------------------------------------------------------------------------------------------
 
 
 def chinese_paths(path: Path, paths: Paths) -> tuple[Path, Path]:
@@ -54,19 +116,29 @@ def update_lesson(path: Path, paths: Paths) -> Lesson:
     """Merge the English of one lesson into its catalogue and write the catalogue if it changed."""
     name = path.stem
     messages = lesson_messages(read(path), name, paths.root)
-    po_path = catalogue_path(name, paths.root)
+    po_path = catalogue_path(name, paths.catalogues)
     po, merge = update_catalogue(read_catalogue(po_path), messages)
     write_if_changed(po_path, catalogue_text(po))
     return Lesson(name, po, merge, catalogue_problems(name, po, messages))
 
 
-def update_common(paths: Paths) -> Lesson:
-    """The same for the messages that every lesson's checks share."""
+def common_catalogue(paths: Paths) -> Path | None:
+    """The catalogue of the shared check helpers: always the repository's own (None where the
+    root has no course_utils, as in the tool's tests)."""
+    if not (paths.root / "course_utils" / "checks" / "base.py").exists():
+        return None
+    return catalogue_path(COMMON, paths.root / CATALOGUES)
+
+
+def update_common(paths: Paths) -> list[Lesson]:
+    """The same for the messages that every lesson's checks share (none without course_utils)."""
+    po_path = common_catalogue(paths)
+    if po_path is None:
+        return []
     messages = common_messages(paths.root)
-    po_path = catalogue_path(COMMON, paths.root)
     po, merge = update_catalogue(read_catalogue(po_path), messages)
     write_if_changed(po_path, catalogue_text(po))
-    return Lesson(COMMON, po, merge, catalogue_problems(COMMON, po, messages))
+    return [Lesson(COMMON, po, merge, catalogue_problems(COMMON, po, messages))]
 
 
 def chinese_texts(path: Path, paths: Paths, po: polib.POFile) -> tuple[str, str]:
@@ -88,12 +160,14 @@ def translate(paths: Paths, selected: list[Path], verbose: bool) -> int:
     notebooks of every finished lesson, and say what is left to translate. Returns how many
     lessons are unfinished."""
     unfinished = 0
-    lessons = [update_common(paths)] + [update_lesson(path, paths) for path in selected]
+    lessons = update_common(paths) + [update_lesson(path, paths) for path in selected]
     for lesson in lessons:
         m = lesson.merge
         counts = f"{len(lesson.catalogue)} texts"
         if m.fuzzy or m.new or m.removed:
-            counts += f" ({m.fuzzy} changed, {m.new} new, {m.removed} removed since the last update)"
+            counts += (
+                f" ({m.fuzzy} changed, {m.new} new, {m.removed} removed since the last update)"
+            )
         if lesson.problems:
             unfinished += 1
             print(f"{lesson.name}: Chinese not finished, {counts}")
@@ -115,7 +189,7 @@ def translate(paths: Paths, selected: list[Path], verbose: bool) -> int:
 def chinese_problems(path: Path, paths: Paths) -> list[str]:
     """What `check` finds wrong with one lesson's Chinese edition (writes nothing)."""
     name = path.stem
-    po = read_catalogue(catalogue_path(name, paths.root))
+    po = read_catalogue(catalogue_path(name, paths.catalogues))
     problems = catalogue_problems(name, po, lesson_messages(read(path), name, paths.root))
     if problems:
         return problems
@@ -131,8 +205,10 @@ def chinese_problems(path: Path, paths: Paths) -> list[str]:
 
 
 def common_problems(paths: Paths) -> list[str]:
-    po = read_catalogue(catalogue_path(COMMON, paths.root))
-    return catalogue_problems(COMMON, po, common_messages(paths.root))
+    po_path = common_catalogue(paths)
+    if po_path is None:
+        return []
+    return catalogue_problems(COMMON, read_catalogue(po_path), common_messages(paths.root))
 
 
 def orphan_chinese(paths: Paths) -> list[Path]:
@@ -144,6 +220,5 @@ def orphan_chinese(paths: Paths) -> list[Path]:
         for p in sorted(folder.glob("*.ipynb"))
         if p.stem not in lessons
     ]
-    catalogues = catalogue_path(COMMON, paths.root).parent
-    found += [p for p in sorted(catalogues.glob("*.po")) if p.stem not in lessons | {COMMON}]
+    found += [p for p in sorted(paths.catalogues.glob("*.po")) if p.stem not in lessons | {COMMON}]
     return found

@@ -29,7 +29,9 @@ EXERCISE_RE = re.compile(r"^\s*#\s*(?:Exercise|练习)\s*(\d+)\s*[:：]\s*(.*?)\
 HINT_RE = re.compile(r"^\s*#\s*(?:HINT|提示)\s*[:：]\s*(.*?)\s*$")
 BEGIN_RE = re.compile(r"^(\s*)#\s*BEGIN SOLUTION\s*$")
 END_RE = re.compile(r"^\s*#\s*END SOLUTION\s*$")
-STUB_RE = re.compile(r"^\s*raise NotImplementedError\(\"(?:Exercise \d+ is yours to write: |练习 \d+ 由你来写：)")
+STUB_RE = re.compile(
+    r"^\s*raise NotImplementedError\(\"(?:Exercise \d+ is yours to write: |练习 \d+ 由你来写：)"
+)
 CHECK_CALL_RE = r"checks\.lesson(\d+)\.exercise_{number}\("
 STUB_TAIL = (
     "The cells above this one ran; replace this line with your code, "
@@ -116,7 +118,9 @@ def stub_message(exercise: Exercise) -> str:
 
 def stub_message_zh(exercise: Exercise) -> str:
     """The same, for the Chinese notebooks (whose hint is already Chinese)."""
-    hint = exercise.hint if exercise.hint.endswith(("。", "！", "？", ".")) else f"{exercise.hint}。"
+    hint = (
+        exercise.hint if exercise.hint.endswith(("。", "！", "？", ".")) else f"{exercise.hint}。"
+    )
     return f"练习 {exercise.number} 由你来写：{hint}{STUB_TAIL_ZH}"
 
 

@@ -279,6 +279,7 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser.add_argument("--notebooks-dir", type=Path, default=NOTEBOOKS_DIR, help=argparse.SUPPRESS)
     parser.add_argument("--student-dir", type=Path, default=STUDENT_DIR, help=argparse.SUPPRESS)
     parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
+    parser.add_argument("--catalogues-dir", type=Path, default=None, help=argparse.SUPPRESS)
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="execute changed solution notebooks, rebuild student ones")
     run.add_argument("--smoke", action="store_true", help="smoke mode (COURSE_SMOKE=1)")
@@ -294,7 +295,10 @@ def main(argv: Iterable[str] | None = None) -> int:
     stamp = sub.add_parser("stamp", help="adopt notebooks executed by another tool (nbconvert)")
     stamp.add_argument("names", nargs="+")
     args = parser.parse_args(list(argv) if argv is not None else None)
-    paths = Paths(args.notebooks_dir.resolve(), args.student_dir.resolve(), args.root.resolve())
+    catalogues = args.catalogues_dir.resolve() if args.catalogues_dir else None
+    paths = Paths(
+        args.notebooks_dir.resolve(), args.student_dir.resolve(), args.root.resolve(), catalogues
+    )
     try:
         if args.command == "run":
             return command_run(paths, args.names, args.smoke, args.force, args.timeout)

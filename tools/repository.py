@@ -94,7 +94,9 @@ def _documents(root: Path) -> list[tuple[str, Path, str]]:
 
 def stamp_documents(root: Path, url: str) -> list[Path]:
     """Stamp the address into README.md and CONTRIBUTING.md; return the files that changed."""
-    return [path for _, path, text in _documents(root) if write_if_changed(path, stamp_text(text, url))]
+    return [
+        path for _, path, text in _documents(root) if write_if_changed(path, stamp_text(text, url))
+    ]
 
 
 def document_problems(root: Path, url: str) -> list[str]:

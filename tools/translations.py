@@ -22,7 +22,6 @@ similarity, so its old translation comes back marked fuzzy with the old English 
 from __future__ import annotations
 
 import ast
-import copy
 import difflib
 import re
 from collections import Counter
@@ -32,16 +31,14 @@ from pathlib import Path
 import polib
 from nbformat import NotebookNode
 
-from tools.exercises import EXERCISE_RE, HINT_RE, find_exercises
-from tools.normal_form import ROOT, NotebookError, normalise
+from tools.exercises import find_exercises
+from tools.normal_form import ROOT, NotebookError
 
 LOCALE = "zh_CN"
 LANG = "zh"
 CATALOGUES = Path("course_utils") / "locale" / LOCALE / "LC_MESSAGES"
 COMMON = "checks_common"
 TRANSLATE = "python3 course.py notebooks translate"
-SETUP_LINE = "settings = cu.setup(smoke=SMOKE, seed=0)"
-SETUP_LINE_ZH = 'settings = cu.setup(smoke=SMOKE, seed=0, lang="zh")  # 检查用中文说明'
 HEADER = {
     "Project-Id-Version": "pytorch-course",
     "Language": LOCALE,
@@ -82,8 +79,12 @@ def notebook_messages(nb: NotebookNode, name: str) -> list[Message]:
             found.append(Message(cell.source, f"cell {cell.id}", (file, cell.id)))
         elif index in exercises:
             exercise = exercises[index]
-            found.append(Message(exercise.title, f"exercise {exercise.number} title", (file, cell.id)))
-            found.append(Message(exercise.hint, f"exercise {exercise.number} hint", (file, cell.id)))
+            found.append(
+                Message(exercise.title, f"exercise {exercise.number} title", (file, cell.id))
+            )
+            found.append(
+                Message(exercise.hint, f"exercise {exercise.number} hint", (file, cell.id))
+            )
     return found
 
 
@@ -128,8 +129,9 @@ def common_messages(root: Path = ROOT) -> list[Message]:
 # --------------------------------------------------------------------------------------------
 
 
-def catalogue_path(name: str, root: Path = ROOT) -> Path:
-    return root / CATALOGUES / f"{name}.po"
+def catalogue_path(name: str, folder: Path = ROOT / CATALOGUES) -> Path:
+    """Where lesson (or `COMMON`) `name`'s catalogue lives."""
+    return folder / f"{name}.po"
 
 
 def read_catalogue(path: Path) -> polib.POFile | None:
@@ -139,7 +141,9 @@ def read_catalogue(path: Path) -> polib.POFile | None:
     try:
         return polib.pofile(str(path), wrapwidth=WRAP)
     except OSError as error:  # polib reports a syntax error as an OSError
-        raise NotebookError(f"{path}: not a readable .po file ({error}); fix or delete it.") from error
+        raise NotebookError(
+            f"{path}: not a readable .po file ({error}); fix or delete it."
+        ) from error
 
 
 @dataclass
@@ -158,7 +162,9 @@ def _fuzzy(entry: polib.POEntry, old: polib.POEntry) -> None:
     entry.flags.append("fuzzy")
 
 
-def update_catalogue(old: polib.POFile | None, messages: list[Message]) -> tuple[polib.POFile, Merge]:
+def update_catalogue(
+    old: polib.POFile | None, messages: list[Message]
+) -> tuple[polib.POFile, Merge]:
     """The catalogue for `messages`, keeping `old`'s translations (fuzzy where the English changed)."""
     po = polib.POFile(wrapwidth=WRAP)
     po.metadata = {**(old.metadata if old is not None else {}), **HEADER}
@@ -201,7 +207,9 @@ def update_catalogue(old: polib.POFile | None, messages: list[Message]) -> tuple
     return po, merge
 
 
-def _closest_check(text: str, previous: list[polib.POEntry], used: set[int]) -> polib.POEntry | None:
+def _closest_check(
+    text: str, previous: list[polib.POEntry], used: set[int]
+) -> polib.POEntry | None:
     """The old check message most like `text` (a reworded message), if one is close enough."""
     candidates = [e for e in previous if e.comment == "check" and id(e) not in used]
     best, best_ratio = None, 0.75
@@ -280,7 +288,9 @@ def catalogue_problems(name: str, po: polib.POFile | None, messages: list[Messag
             f"text(s), {stale} no longer used). {fix}"
         )
     fuzzy = [e for e in po.fuzzy_entries() if not e.obsolete]
-    untranslated = [e for e in po.untranslated_entries() if not e.obsolete and "fuzzy" not in e.flags]
+    untranslated = [
+        e for e in po.untranslated_entries() if not e.obsolete and "fuzzy" not in e.flags
+    ]
     if fuzzy or untranslated:
         problems.append(
             f"{name}: {len(untranslated)} untranslated and {len(fuzzy)} fuzzy (English changed) "
@@ -288,7 +298,9 @@ def catalogue_problems(name: str, po: polib.POFile | None, messages: list[Messag
         )
     obsolete = po.obsolete_entries()
     if obsolete:
-        problems.append(f"{name}: {len(obsolete)} obsolete entries (#~) left in the catalogue. {fix}")
+        problems.append(
+            f"{name}: {len(obsolete)} obsolete entries (#~) left in the catalogue. {fix}"
+        )
     for entry in po.translated_entries():
         for problem in entry_problems(entry):
             problems.append(f"{name}: {entry.comment} ({_first_line(entry.msgid)!r}): {problem}")
@@ -304,50 +316,3 @@ def todo_list(po: polib.POFile) -> list[str]:
         state = "fuzzy" if entry.fuzzy else "untranslated" if not entry.msgstr else "to fix"
         lines.append(f"{state:12} {entry.comment:24} {_first_line(entry.msgid)}")
     return lines
-
-
-# --------------------------------------------------------------------------------------------
-# The Chinese notebooks
-# --------------------------------------------------------------------------------------------
-
-
-def _exercise_lines(source: str, chinese: dict[str, str], title: str, hint: str) -> str:
-    """An exercise cell with its title and hint lines in Chinese (one hint line)."""
-    out, hint_written = [], False
-    for line in source.splitlines():
-        if m := EXERCISE_RE.match(line):
-            indent = line[: len(line) - len(line.lstrip())]
-            out.append(f"{indent}# 练习 {m.group(1)}：{chinese[title]}")
-        elif HINT_RE.match(line):
-            if not hint_written:
-                indent = line[: len(line) - len(line.lstrip())]
-                out.append(f"{indent}# 提示：{chinese[hint]}")
-                hint_written = True
-        else:
-            out.append(line)
-    return "\n".join(out)
-
-
-def chinese_notebook(nb: NotebookNode, name: str, chinese: dict[str, str]) -> NotebookNode:
-    """The Chinese solution notebook: markdown and exercise lines translated, code and outputs
-    as in the English notebook, the first cell asking the checks for Chinese."""
-    missing = [m for m in notebook_messages(nb, name) if m.text not in chinese]
-    if missing:
-        raise NotebookError(
-            f"{name}: {len(missing)} text(s) have no finished translation (first: "
-            f"{missing[0].anchor}). Run: {TRANSLATE} {name}"
-        )
-    zh = copy.deepcopy(nb)
-    exercises = {e.cell_index: e for e in find_exercises(nb, name)}
-    for index, cell in enumerate(zh.cells):
-        if cell.cell_type == "markdown" and cell.source.strip():
-            cell.source = chinese[cell.source]
-        elif index in exercises:
-            exercise = exercises[index]
-            cell.source = _exercise_lines(cell.source, chinese, exercise.title, exercise.hint)
-    setup = next((c for c in zh.cells if c.cell_type == "code"), None)
-    if setup is None or SETUP_LINE not in setup.source:
-        raise NotebookError(f"{name}: the first code cell has no line {SETUP_LINE!r} to make Chinese.")
-    setup.source = setup.source.replace(SETUP_LINE, SETUP_LINE_ZH)
-    zh.metadata["course"] = {**zh.metadata.get("course", {}), "language": LOCALE}
-    return normalise(zh, ids_from=nb)

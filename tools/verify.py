@@ -39,6 +39,13 @@ class Paths:
     notebooks: Path = NOTEBOOKS_DIR
     student: Path = STUDENT_DIR
     root: Path = ROOT
+    catalogues: Path | None = (
+        None  # the Chinese catalogues; None: <root>/course_utils/locale/zh_CN/LC_MESSAGES
+    )
+
+    def __post_init__(self) -> None:
+        if self.catalogues is None:
+            self.catalogues = self.root / "course_utils" / "locale" / "zh_CN" / "LC_MESSAGES"
 
     def solutions(self) -> list[Path]:
         """The solution notebooks, in lesson order."""
