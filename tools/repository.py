@@ -2,7 +2,7 @@
 
 pyproject.toml's `[project.urls] Repository` is the source. `run` and `students` stamp it into
 every lesson's first cell (the `git+<URL>` that Colab installs from) and into README.md and
-CONTRIBUTING.md (the same install line, and the Colab badges' `github/<owner>/<repo>` part);
+CONTRIBUTING.md, README.zh-CN.md (the same install line, and the Colab badges' `github/<owner>/<repo>` part);
 `check` fails when they disagree. Stamping a notebook that was current keeps it current: the
 install line runs only on Colab, so no output depends on it and the recorded hash is renewed.
 """
@@ -20,7 +20,7 @@ from tools.normal_form import NotebookError, source_hash, write_if_changed
 INSTALL_RE = re.compile(r"git\+https?://[^\s\"'@#)]+")
 COLAB_RE = re.compile(r"https://colab\.research\.google\.com/github/[^/\s)]+/[^/\s)]+/blob/")
 GITHUB_RE = re.compile(r"^https://github\.com/([^/\s]+)/([^/\s]+?)(?:\.git)?/?$")
-DOCUMENTS = ("README.md", "CONTRIBUTING.md")
+DOCUMENTS = ("README.md", "README.zh-CN.md", "CONTRIBUTING.md")
 STAMP = "python3 course.py notebooks students"
 
 
@@ -87,13 +87,13 @@ def notebook_url_problems(nb: NotebookNode, name: str, url: str) -> list[str]:
 
 
 def _documents(root: Path) -> list[tuple[str, Path, str]]:
-    """README.md and CONTRIBUTING.md, where present: (name, path, text)."""
+    """The DOCUMENTS, where present: (name, path, text)."""
     found = [(name, root / name) for name in DOCUMENTS if (root / name).is_file()]
     return [(name, path, path.read_text(encoding="utf-8")) for name, path in found]
 
 
 def stamp_documents(root: Path, url: str) -> list[Path]:
-    """Stamp the address into README.md and CONTRIBUTING.md; return the files that changed."""
+    """Stamp the address into the DOCUMENTS; return the files that changed."""
     return [
         path for _, path, text in _documents(root) if write_if_changed(path, stamp_text(text, url))
     ]
