@@ -217,3 +217,18 @@ def test_exercise_4_rejects_mean_reduction():
         lesson03.exercise_4(
             nn.KLDivLoss(reduction="mean")(F.log_softmax(q_logits, 1), p), p, q_logits
         )
+
+
+def test_a_wrong_answer_is_explained_in_chinese():
+    from course_utils.i18n import set_language
+
+    logits = torch.tensor([[2.0, -1.0], [0.5, -150.0]])
+    targets = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    twice = torch.nn.BCEWithLogitsLoss()(torch.sigmoid(logits), targets)
+    set_language("zh")
+    try:
+        with pytest.raises(ExerciseError, match="sigmoid 被应用了两次") as error:
+            lesson03.exercise_3(twice, logits, targets)
+        assert "提示：" in str(error.value) and "不要先做 torch.sigmoid" in str(error.value)
+    finally:
+        set_language(None)
