@@ -15,44 +15,63 @@ from course_utils.checks.base import (
     passed,
 )
 from course_utils.convolution import conv_output_size
+from course_utils.i18n import _
 
 
 def exercise_1(out_shape: Sequence[int]) -> None:
     """Exercise 1 of lesson 02: C x H x W after Conv2d(3, 16, 5, stride=2, padding=1) on 3 x 64 x 64."""
-    hint = (
+    hint = _(
         "out channels = the layer's out_channels; each side is "
         "floor((size + 2 * padding - kernel_size) / stride) + 1."
     )
     if isinstance(out_shape, torch.Tensor) and out_shape.ndim == 4:
         fail(
-            "out_shape is a tensor of images, not a shape; write the three numbers yourself.", hint
+            _("out_shape is a tensor of images, not a shape; write the three numbers yourself."),
+            hint,
         )
     try:
         shape = tuple(int(n) for n in out_shape)
     except TypeError:
-        fail(f"out_shape should be three numbers (C, H, W), got {out_shape!r}.", hint)
+        fail(
+            _("out_shape should be three numbers (C, H, W), got {answer!r}.").format(
+                answer=out_shape
+            ),
+            hint,
+        )
     if len(shape) == 4:
-        fail(f"out_shape {shape} has 4 numbers; give the shape of one image: (C, H, W).", hint)
+        fail(
+            _("out_shape {shape} has 4 numbers; give the shape of one image: (C, H, W).").format(
+                shape=shape
+            ),
+            hint,
+        )
     if len(shape) != 3:
-        fail(f"out_shape {shape} should have three numbers (C, H, W).", hint)
+        fail(_("out_shape {shape} should have three numbers (C, H, W).").format(shape=shape), hint)
     channels, height, width = shape
     expected_side = conv_output_size(64, kernel_size=5, stride=2, padding=1)  # 31
     if channels != 16:
         fail(
-            f"{channels} channels: a Conv2d outputs out_channels (16) channels, one per kernel.",
+            _(
+                "{channels} channels: a Conv2d outputs out_channels (16) channels, one per kernel."
+            ).format(channels=channels),
             hint,
         )
     explained = {
-        30: "that forgets the padding (64 + 2 * 1) or the final + 1",
-        62: "that forgets the stride: divide by 2",
-        32: "that rounds up; Conv2d rounds down (floor)",
-        60: "that forgets padding and stride",
+        30: _("that forgets the padding (64 + 2 * 1) or the final + 1"),
+        62: _("that forgets the stride: divide by 2"),
+        32: _("that rounds up; Conv2d rounds down (floor)"),
+        60: _("that forgets padding and stride"),
     }
     for side in (height, width):
         if side != expected_side:
-            reason = explained.get(side, "not the formula's result")
-            fail(f"out_shape {shape}: {side} is not right, {reason}.", hint)
-    passed("Exercise 1 (the output size of a convolution)")
+            reason = explained.get(side, _("not the formula's result"))
+            fail(
+                _("out_shape {shape}: {side} is not right, {reason}.").format(
+                    shape=shape, side=side, reason=reason
+                ),
+                hint,
+            )
+    passed(_("Exercise 1 (the output size of a convolution)"))
 
 
 def _try_forward(model: nn.Module, x: torch.Tensor, hint: str) -> torch.Tensor:
@@ -62,7 +81,9 @@ def _try_forward(model: nn.Module, x: torch.Tensor, hint: str) -> torch.Tensor:
             return model(x)
     except RuntimeError as error:
         fail(
-            f"the model fails on a batch of shape {tuple(x.shape)}: {str(error).splitlines()[0]}",
+            _("the model fails on a batch of shape {shape}: {error}").format(
+                shape=tuple(x.shape), error=str(error).splitlines()[0]
+            ),
             hint,
         )
     raise AssertionError("unreachable")  # pragma: no cover
@@ -70,25 +91,27 @@ def _try_forward(model: nn.Module, x: torch.Tensor, hint: str) -> torch.Tensor:
 
 def exercise_2(model: nn.Module) -> None:
     """Exercise 2 of lesson 02: a head that maps feature maps N x 16 x 16 x 16 to N x 10."""
-    hint = (
+    hint = _(
         "keep the batch dimension: nn.Flatten() (or torch.flatten(x, 1)) flattens each map, "
         "not the batch; in_features is the number of values in one map (channels x height x "
         "width)."
     )
     if not isinstance(model, nn.Module):
-        fail(f"head should be an nn.Module, got {type(model).__name__}.", hint)
+        fail(_("head should be an nn.Module, got {kind}.").format(kind=type(model).__name__), hint)
     for n in (64, 16):
         out = _try_forward(model, torch.rand(n, 16, 16, 16), hint)
-        out = expect_tensor(out, "the head's output", hint)
+        out = expect_tensor(out, _("the head's output"), hint)
         if out.ndim == 1:
             fail(
-                f"for a batch of {n} maps the output has shape {tuple(out.shape)}: one row of "
-                f"scores for the whole batch, because the flatten merged all images; expected "
-                f"({n}, 10), one row per image.",
+                _(
+                    "for a batch of {n} maps the output has shape {shape}: one row of "
+                    "scores for the whole batch, because the flatten merged all images; expected "
+                    "({n}, 10), one row per image."
+                ).format(n=n, shape=tuple(out.shape)),
                 hint,
             )
-        expect_shape(out, (n, 10), f"the output for a batch of {n} maps", hint)
-    passed("Exercise 2 (one row of 10 scores per image)")
+        expect_shape(out, (n, 10), _("the output for a batch of {n} maps").format(n=n), hint)
+    passed(_("Exercise 2 (one row of 10 scores per image)"))
 
 
 def _features_before_linear(model: nn.Sequential, x: torch.Tensor) -> int | None:
@@ -108,31 +131,38 @@ EXERCISE_3_LAYERS = (
 
 def exercise_3(model: nn.Module) -> None:
     """Exercise 3 of lesson 02: a Sequential MNIST net with the listed layers and the right in_features."""
-    hint = (
+    hint = _(
         "follow the side of the image through the layers: a 3 x 3 convolution with padding=1 "
         "keeps it, each MaxPool2d(2) halves it; in_features is channels x side x side after the "
         "last pooling."
     )
     if not isinstance(model, nn.Sequential):
-        fail(f"model should be an nn.Sequential, got {type(model).__name__}.", hint)
+        fail(
+            _("model should be an nn.Sequential, got {kind}.").format(kind=type(model).__name__),
+            hint,
+        )
     if not any(isinstance(layer, nn.Conv2d) for layer in model):
-        fail("the model has no Conv2d layer; build the layers listed in the exercise.", hint)
+        fail(_("the model has no Conv2d layer; build the layers listed in the exercise."), hint)
     linears = [layer for layer in model if isinstance(layer, nn.Linear)]
     if not linears:
-        fail("the model has no nn.Linear layer at the end.", hint)
+        fail(_("the model has no nn.Linear layer at the end."), hint)
     names = [type(layer).__name__ for layer in model]
     expected = [layer.__name__ for layer in EXERCISE_3_LAYERS]
     n_relu, n_pool = names.count("ReLU"), names.count("MaxPool2d")
     if n_relu < 2:
         fail(
-            f"the model has {n_relu} ReLU layer(s); the exercise puts one after each Conv2d. "
-            f"Without an activation between them, stacked layers collapse into one linear map.",
+            _(
+                "the model has {count} ReLU layer(s); the exercise puts one after each Conv2d. "
+                "Without an activation between them, stacked layers collapse into one linear map."
+            ).format(count=n_relu),
             hint,
         )
     if n_pool < 2:
         fail(
-            f"the model has {n_pool} MaxPool2d layer(s); the exercise puts one after each "
-            f"Conv2d + ReLU, to halve the side: 28 -> 14 -> 7.",
+            _(
+                "the model has {count} MaxPool2d layer(s); the exercise puts one after each "
+                "Conv2d + ReLU, to halve the side: 28 -> 14 -> 7."
+            ).format(count=n_pool),
             hint,
         )
     if names != expected:
@@ -141,8 +171,10 @@ def exercise_3(model: nn.Module) -> None:
             min(len(names), len(expected)),
         )
         fail(
-            f"the layers are {names}; expected {expected} (the first difference is at "
-            f"position {first}).",
+            _(
+                "the layers are {names}; expected {expected} (the first difference is at "
+                "position {first})."
+            ).format(names=names, expected=expected, first=first),
             hint,
         )
     convs = [layer for layer in model if isinstance(layer, nn.Conv2d)]
@@ -150,44 +182,60 @@ def exercise_3(model: nn.Module) -> None:
         settings = (conv.in_channels, conv.out_channels, conv.kernel_size, conv.padding)
         if settings != (c_in, c_out, (3, 3), (1, 1)):
             fail(
-                f"{conv} should be Conv2d({c_in}, {c_out}, 3, padding=1) as the exercise lists.",
+                _(
+                    "{conv} should be Conv2d({c_in}, {c_out}, 3, padding=1) as the exercise lists."
+                ).format(conv=conv, c_in=c_in, c_out=c_out),
                 hint,
             )
     x = torch.rand(5, 1, 28, 28)
     arriving = _features_before_linear(model, x)
     if arriving is not None and arriving != linears[0].in_features:
         fail(
-            f"the first Linear has in_features={linears[0].in_features}, but the layers before "
-            f"it produce {arriving} values per image; set in_features={arriving}.",
+            _(
+                "the first Linear has in_features={in_features}, but the layers before "
+                "it produce {arriving} values per image; set in_features={arriving}."
+            ).format(in_features=linears[0].in_features, arriving=arriving),
             hint,
         )
     out = _try_forward(model, x, hint)
-    expect_shape(out, (5, 10), "the output for a batch of 5 MNIST images", hint)
-    passed(f"Exercise 3 (a Sequential net, {arriving} features into the Linear layer)")
+    expect_shape(out, (5, 10), _("the output for a batch of 5 MNIST images"), hint)
+    passed(
+        _("Exercise 3 (a Sequential net, {arriving} features into the Linear layer)").format(
+            arriving=arriving
+        )
+    )
 
 
 def exercise_4(n_params: int) -> None:
     """Exercise 4 of lesson 02: the parameter count of Conv2d(3, 32, 5), worked out by hand."""
-    hint = (
+    hint = _(
         "the weight has one number per (output channel, input channel, kernel row, kernel "
         "column); the bias has one number per output channel."
     )
     try:
         n = int(n_params)
     except (TypeError, ValueError):
-        fail(f"n_params should be a whole number, got {n_params!r}.", hint)
+        fail(_("n_params should be a whole number, got {answer!r}.").format(answer=n_params), hint)
     expected = 32 * 3 * 5 * 5 + 32
     if n == 32 * 3 * 5 * 5:
-        fail(f"{n} counts only the weights; each of the 32 kernels also has a bias.", hint)
+        fail(
+            _("{n} counts only the weights; each of the 32 kernels also has a bias.").format(n=n),
+            hint,
+        )
     if n in (3 * 5 * 5, 3 * 5 * 5 + 1, 32 * 5 * 5, 32 * 5 * 5 + 32):
         fail(
-            f"{n} is the size of one kernel or ignores the input channels; there are 32 kernels, "
-            f"each 3 x 5 x 5.",
+            _(
+                "{n} is the size of one kernel or ignores the input channels; there are 32 kernels, "
+                "each 3 x 5 x 5."
+            ).format(n=n),
             hint,
         )
     if n != expected:
-        fail(f"n_params is {n}, not the number of parameters of Conv2d(3, 32, 5).", hint)
-    passed(f"Exercise 4 (Conv2d(3, 32, 5) has {expected} parameters)")
+        fail(
+            _("n_params is {n}, not the number of parameters of Conv2d(3, 32, 5).").format(n=n),
+            hint,
+        )
+    passed(_("Exercise 4 (Conv2d(3, 32, 5) has {expected} parameters)").format(expected=expected))
 
 
 def _head_problem(out: torch.Tensor) -> str | None:
@@ -202,29 +250,36 @@ def _head_problem(out: torch.Tensor) -> str | None:
 
 def exercise_5(model: nn.Module) -> None:
     """Exercise 5 of lesson 02: MyConvNet (input N x 1 x 5 x 25, two classes) with its bugs fixed."""
-    hint = (
+    hint = _(
         "call the network on torch.rand(4, 1, 5, 25) and print the shape after every layer; "
         "nn.CrossEntropyLoss wants one row of raw scores (logits) per sample: N x 2."
     )
     if isinstance(model, type):
-        fail("fixed_net is a class; create the network: fixed_net = FixedConvNet().", hint)
+        fail(_("fixed_net is a class; create the network: fixed_net = FixedConvNet()."), hint)
     if not isinstance(model, nn.Module):
-        fail(f"fixed_net should be an nn.Module, got {type(model).__name__}.", hint)
+        fail(
+            _("fixed_net should be an nn.Module, got {kind}.").format(kind=type(model).__name__),
+            hint,
+        )
     parameters = list(inspect.signature(model.forward).parameters)
     if len(parameters) > 1:
         fail(
-            f"forward takes {tuple(parameters)}: {', '.join(parameters[1:])} is never used, and "
-            f"model(x) fails while forward requires it; forward should take only x.",
+            _(
+                "forward takes {parameters}: {unused} is never used, and "
+                "model(x) fails while forward requires it; forward should take only x."
+            ).format(parameters=tuple(parameters), unused=", ".join(parameters[1:])),
             hint,
         )
     modules = list(model.modules())
     for module in modules:
         if isinstance(module, (nn.Sigmoid, nn.Softmax)):
             fail(
-                f"the network still ends in {type(module).__name__}: nn.CrossEntropyLoss applies "
-                f"log-softmax itself and wants raw scores (logits), N x 2. A Sigmoid on two "
-                f"outputs also treats the two classes as independent yes/no questions. Remove it "
-                f"(or, for nn.BCEWithLogitsLoss, output one logit).",
+                _(
+                    "the network still ends in {layer}: nn.CrossEntropyLoss applies "
+                    "log-softmax itself and wants raw scores (logits), N x 2. A Sigmoid on two "
+                    "outputs also treats the two classes as independent yes/no questions. Remove "
+                    "it (or, for nn.BCEWithLogitsLoss, output one logit)."
+                ).format(layer=type(module).__name__),
                 hint,
             )
     convs = [m for m in modules if isinstance(m, nn.Conv2d)]
@@ -233,15 +288,19 @@ def exercise_5(model: nn.Module) -> None:
         for c in convs
     ):
         fail(
-            f"keep the original's two Conv2d(1, 1, 3) layers without padding (found {convs}); "
-            f"the exercise fixes bugs, it does not redesign the network.",
+            _(
+                "keep the original's two Conv2d(1, 1, 3) layers without padding (found {convs}); "
+                "the exercise fixes bugs, it does not redesign the network."
+            ).format(convs=convs),
             hint,
         )
     linears = [m for m in modules if isinstance(m, nn.Linear)]
     if not linears or linears[0].in_features != 21:
         fail(
-            "keep the first Linear layer as Linear(21, 1024): the two convolutions leave "
-            "1 x 1 x 21 = 21 values per 1 x 5 x 25 sample.",
+            _(
+                "keep the first Linear layer as Linear(21, 1024): the two convolutions leave "
+                "1 x 1 x 21 = 21 values per 1 x 5 x 25 sample."
+            ),
             hint,
         )
     was_training = model.training
@@ -254,41 +313,52 @@ def exercise_5(model: nn.Module) -> None:
             except NameError as error:
                 if "'F'" in str(error):
                     fail(
-                        "forward uses F, which is never imported (the original only imports "
-                        "torch and torch.nn): add import torch.nn.functional as F, or use "
-                        "nn.ReLU layers.",
+                        _(
+                            "forward uses F, which is never imported (the original only imports "
+                            "torch and torch.nn): add import torch.nn.functional as F, or use "
+                            "nn.ReLU layers."
+                        ),
                         hint,
                     )
-                fail(f"forward fails: NameError: {error}", hint)
+                fail(_("forward fails: NameError: {error}").format(error=error), hint)
             except (RuntimeError, TypeError) as error:
                 fail(
-                    f"the network fails on a batch of shape {tuple(x.shape)}: "
-                    f"{type(error).__name__}: {str(error).splitlines()[0]}",
+                    _("the network fails on a batch of shape {shape}: {kind}: {error}").format(
+                        shape=tuple(x.shape),
+                        kind=type(error).__name__,
+                        error=str(error).splitlines()[0],
+                    ),
                     hint,
                 )
-            out = expect_tensor(out, "the network's output", hint)
+            out = expect_tensor(out, _("the network's output"), hint)
             if out.ndim == 3 and out.shape[1] == 1:
                 fail(
-                    f"for a batch of {n} the output has shape {tuple(out.shape)}: the reshape to "
-                    f"(N, 1, 21) left a dimension of size 1, and Linear works on the last "
-                    f"dimension only, so it stays to the end; nn.CrossEntropyLoss would read it "
-                    f"as the class dimension (1 class). Flatten each sample to 21 values: "
-                    f"nn.Flatten() or out.flatten(1).",
+                    _(
+                        "for a batch of {n} the output has shape {shape}: the reshape to "
+                        "(N, 1, 21) left a dimension of size 1, and Linear works on the last "
+                        "dimension only, so it stays to the end; nn.CrossEntropyLoss would read it "
+                        "as the class dimension (1 class). Flatten each sample to 21 values: "
+                        "nn.Flatten() or out.flatten(1)."
+                    ).format(n=n, shape=tuple(out.shape)),
                     hint,
                 )
             if tuple(out.shape) not in ((n, 2), (n, 1)):
                 fail(
-                    f"for a batch of {n} the output has shape {tuple(out.shape)}; expected "
-                    f"({n}, 2): two logits per sample.",
+                    _(
+                        "for a batch of {n} the output has shape {shape}; expected "
+                        "({n}, 2): two logits per sample."
+                    ).format(n=n, shape=tuple(out.shape)),
                     hint,
                 )
             squash = _head_problem(out)
             if squash:
                 fail(
-                    f"forward applies {squash} to the output: nn.CrossEntropyLoss applies "
-                    f"log-softmax itself and wants raw scores (logits). Return fc3's output.",
+                    _(
+                        "forward applies {squash} to the output: nn.CrossEntropyLoss applies "
+                        "log-softmax itself and wants raw scores (logits). Return fc3's output."
+                    ).format(squash=squash),
                     hint,
                 )
     finally:
         model.train(was_training)
-    passed("Exercise 5 (MyConvNet fixed: N x 1 x 5 x 25 in, one row of logits per sample out)")
+    passed(_("Exercise 5 (MyConvNet fixed: N x 1 x 5 x 25 in, one row of logits per sample out)"))
