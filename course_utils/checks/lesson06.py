@@ -15,6 +15,7 @@ from course_utils.checks.base import (
     fail,
     passed,
 )
+from course_utils.i18n import _
 from course_utils.models import TuduiNet, count_parameters
 
 
@@ -34,26 +35,38 @@ def _tudui_forward(
 
 def exercise_1(model: nn.Module) -> None:
     """Exercise 1 of lesson 06: the Tudui net with a ReLU after each convolution and after linear1."""
-    hint = (
+    hint = _(
         "subclass cu.TuduiNet and write forward again, with F.relu(...) (or nn.ReLU) around "
         "conv1, conv2, conv3 and linear1; keep the layers (and their names) as they are."
     )
     if not isinstance(model, nn.Module):
-        fail(f"model should be an nn.Module, but it is a {type(model).__name__}.", hint)
+        fail(
+            _("model should be an nn.Module, but it is a {kind}.").format(
+                kind=type(model).__name__
+            ),
+            hint,
+        )
     with torch.random.fork_rng():  # leave the notebook's random state as it was
         torch.manual_seed(6)
         reference = TuduiNet()
     if count_parameters(model) != count_parameters(reference):
         fail(
-            f"model has {count_parameters(model):,} parameters; the Tudui net has "
-            f"{count_parameters(reference):,}, and ReLU adds none. Did you add or change a layer?",
+            _(
+                "model has {count:,} parameters; the Tudui net has {expected:,}, and ReLU adds "
+                "none. Did you add or change a layer?"
+            ).format(count=count_parameters(model), expected=count_parameters(reference)),
             hint,
         )
     model = copy.deepcopy(model)  # the student's model keeps its own weights
     try:
         model.load_state_dict(reference.state_dict())
     except RuntimeError as error:
-        fail(f"the Tudui net's weights do not load into model (the layer names differ): {error}", hint)
+        fail(
+            _(
+                "the Tudui net's weights do not load into model (the layer names differ): {error}"
+            ).format(error=error),
+            hint,
+        )
     model.eval()
     x = torch.randn(4, 3, 32, 32, generator=torch.Generator().manual_seed(6))
     with torch.no_grad():
@@ -61,76 +74,99 @@ def exercise_1(model: nn.Module) -> None:
             out = model(x)
         except Exception as error:  # the student's forward failed: say where
             fail(
-                f"model(x) failed for x of shape (4, 3, 32, 32): {type(error).__name__}: {error}",
+                _("model(x) failed for x of shape (4, 3, 32, 32): {kind}: {error}").format(
+                    kind=type(error).__name__, error=error
+                ),
                 hint,
             )
         expect_shape(expect_tensor(out, "model(x)", hint), (4, 10), "model(x)", hint)
         variants = {
             (True, True): None,
-            (False, False): "model is still linear: there is no ReLU at all.",
-            (False, True): "there is a ReLU after linear1 but none after the convolutions.",
-            (True, False): "there is a ReLU after each convolution but none after linear1.",
+            (False, False): _("model is still linear: there is no ReLU at all."),
+            (False, True): _("there is a ReLU after linear1 but none after the convolutions."),
+            (True, False): _("there is a ReLU after each convolution but none after linear1."),
         }
         for (convs, linear), problem in variants.items():
             expected = _tudui_forward(reference, x, convs, linear)
             if torch.allclose(out, expected, atol=1e-5):
                 if problem is None:
-                    passed("Exercise 1 (the Tudui net with ReLU)")
+                    passed(_("Exercise 1 (the Tudui net with ReLU)"))
                     return
                 fail(problem, hint)
     fail(
-        "model's output is not the Tudui net with a ReLU after conv1, conv2, conv3 and linear1.",
+        _("model's output is not the Tudui net with a ReLU after conv1, conv2, conv3 and linear1."),
         hint,
     )
 
 
 def exercise_2(loss_fn: nn.Module, labels: torch.Tensor, device: torch.device | str) -> None:
     """Exercise 2 of lesson 06: a cross-entropy loss whose class weights balance `labels`, on `device`."""
-    hint = (
+    hint = _(
         "count the images of each class (torch.bincount, minlength=10); a class seen half as "
         "often should weigh twice as much; give the float weights to nn.CrossEntropyLoss(weight=...) "
         "and make sure they end up on the device the model's outputs are on."
     )
     if not isinstance(loss_fn, nn.CrossEntropyLoss):
-        fail(f"loss_fn should be an nn.CrossEntropyLoss, but it is a {type(loss_fn).__name__}.", hint)
+        fail(
+            _("loss_fn should be an nn.CrossEntropyLoss, but it is a {kind}.").format(
+                kind=type(loss_fn).__name__
+            ),
+            hint,
+        )
     weight = loss_fn.weight
     if weight is None:
-        fail("loss_fn has no class weights: every class counts the same.", hint)
+        fail(_("loss_fn has no class weights: every class counts the same."), hint)
     expect_shape(weight, (10,), "loss_fn.weight", hint)
     if not weight.is_floating_point():
-        fail(f"loss_fn.weight has dtype {weight.dtype}; cross-entropy needs float weights.", hint)
+        fail(
+            _("loss_fn.weight has dtype {dtype}; cross-entropy needs float weights.").format(
+                dtype=weight.dtype
+            ),
+            hint,
+        )
     device = torch.device(device)
     if weight.device.type != device.type:
         fail(
-            f"loss_fn.weight is on {weight.device}, but the outputs will be on {device}: the loss "
-            f"would stop with 'Expected all tensors to be on the same device'. Move the loss (or "
-            f"the weights) with .to(device).",
+            _(
+                "loss_fn.weight is on {weight_device}, but the outputs will be on {device}: the "
+                "loss would stop with 'Expected all tensors to be on the same device'. Move the "
+                "loss (or the weights) with .to(device)."
+            ).format(weight_device=weight.device, device=device),
             hint,
         )
     counts = torch.bincount(labels.cpu(), minlength=10).double()
     got = weight.detach().double().cpu()
     if bool((got <= 0).any()):
-        fail("every class weight should be positive.", hint)
+        fail(_("every class weight should be positive."), hint)
     # With reduction="mean" the loss divides by the summed weights, so only their ratios matter.
     share = got / got.sum()
     expected = (1 / counts) / (1 / counts).sum()
     if torch.allclose(share, counts / counts.sum(), rtol=1e-3):
         fail(
-            "the weights grow with the class counts, so the common classes weigh MORE: use the "
-            "inverse of each count.",
+            _(
+                "the weights grow with the class counts, so the common classes weigh MORE: use "
+                "the inverse of each count."
+            ),
             hint,
         )
     if torch.allclose(share, torch.full_like(share, 0.1), rtol=1e-3):
-        fail("all ten weights are equal: that is the plain loss, with no balancing.", hint)
+        fail(_("all ten weights are equal: that is the plain loss, with no balancing."), hint)
     if not torch.allclose(share, expected, rtol=1e-3):
         worst = int((share / expected - 1).abs().argmax())
         fail(
-            f"the weights are not proportional to 1 / (images of the class); class {worst} is "
-            f"furthest off.",
+            _(
+                "the weights are not proportional to 1 / (images of the class); class {worst} "
+                "is furthest off."
+            ).format(worst=worst),
             hint,
         )
     ratio = (got.max() / got.min()).item()
-    passed(f"Exercise 2 (class weights on {device.type}; the rarest class weighs {ratio:.1f}x the commonest)")
+    passed(
+        _(
+            "Exercise 2 (class weights on {device}; the rarest class weighs {ratio:.1f}x the "
+            "commonest)"
+        ).format(device=device.type, ratio=ratio)
+    )
 
 
 def _asymmetric_batch(n: int) -> torch.Tensor:
@@ -141,13 +177,18 @@ def _asymmetric_batch(n: int) -> torch.Tensor:
 
 def exercise_3(random_hflip: Callable[[torch.Tensor], torch.Tensor]) -> None:
     """Exercise 3 of lesson 06: mirror each image of a batch left-right with probability 1/2."""
-    hint = (
+    hint = _(
         "one random draw per image decides whether that image is mirrored; a left-right mirror "
         "reverses the width, the last dimension; choose per image between the batch and its "
         "mirror with a mask shaped to broadcast over C, H and W."
     )
     if not callable(random_hflip):
-        fail(f"random_hflip should be a function, but it is a {type(random_hflip).__name__}.", hint)
+        fail(
+            _("random_hflip should be a function, but it is a {kind}.").format(
+                kind=type(random_hflip).__name__
+            ),
+            hint,
+        )
     images = _asymmetric_batch(1000)
     with torch.random.fork_rng():  # leave the notebook's random state as it was
         torch.manual_seed(0)
@@ -155,27 +196,49 @@ def exercise_3(random_hflip: Callable[[torch.Tensor], torch.Tensor]) -> None:
         again = random_hflip(images.clone())
     expect_shape(out, images.shape, "random_hflip(images)", hint)
     if out.dtype != images.dtype:
-        fail(f"random_hflip changed the dtype from {images.dtype} to {out.dtype}.", hint)
+        fail(
+            _("random_hflip changed the dtype from {before} to {after}.").format(
+                before=images.dtype, after=out.dtype
+            ),
+            hint,
+        )
     same = (out == images).flatten(1).all(1)
     mirrored = (out == images.flip(3)).flatten(1).all(1)
     upside_down = (out == images.flip(2)).flatten(1).all(1)
     if bool((upside_down & ~same & ~mirrored).any()):
-        fail("some images were turned upside down (flipped along the height, dimension 2).", hint)
+        fail(
+            _("some images were turned upside down (flipped along the height, dimension 2)."), hint
+        )
     if not bool((same | mirrored).all()):
         bad = int((~(same | mirrored)).sum())
-        fail(f"{bad} of 1000 images are neither the original nor its left-right mirror.", hint)
-    share = mirrored.float().mean().item()
-    if share in (0.0, 1.0):
-        which = "none" if share == 0.0 else "every one"
-        fail(f"{which} of the images was mirrored; each should be, with probability 1/2.", hint)
-    if not 0.4 <= share <= 0.6:
-        fail(f"{100 * share:.0f}% of the images were mirrored; expected about 50%.", hint)
-    if torch.equal(again, out):
         fail(
-            "two calls mirrored exactly the same images: draw new random numbers on every call.",
+            _("{bad} of 1000 images are neither the original nor its left-right mirror.").format(
+                bad=bad
+            ),
             hint,
         )
-    passed(f"Exercise 3 (random horizontal flip; {100 * share:.0f}% of 1000 images mirrored)")
+    share = mirrored.float().mean().item()
+    if share == 0.0:
+        fail(_("none of the images was mirrored; each should be, with probability 1/2."), hint)
+    if share == 1.0:
+        fail(_("every one of the images was mirrored; each should be, with probability 1/2."), hint)
+    if not 0.4 <= share <= 0.6:
+        fail(
+            _("{percent:.0f}% of the images were mirrored; expected about 50%.").format(
+                percent=100 * share
+            ),
+            hint,
+        )
+    if torch.equal(again, out):
+        fail(
+            _("two calls mirrored exactly the same images: draw new random numbers on every call."),
+            hint,
+        )
+    passed(
+        _("Exercise 3 (random horizontal flip; {percent:.0f}% of 1000 images mirrored)").format(
+            percent=100 * share
+        )
+    )
 
 
 def _main_effect(factorial: dict, index: int) -> float:
@@ -190,18 +253,28 @@ def exercise_4(relu_effect: float, normalize_effect: float, factorial: dict) -> 
 
     `factorial` maps (relu, normalize) to the test accuracies (fractions) of the seeds.
     """
-    hint = (
+    hint = _(
         "average ALL the runs with the change (both settings of the other factor, every seed) and "
         "all the runs without it; the effect is the difference, as a fraction like the accuracies."
     )
     if set(factorial) != {(False, False), (False, True), (True, False), (True, True)}:
-        fail("factorial should have the keys (relu, normalize) for all four combinations.", hint)
+        fail(_("factorial should have the keys (relu, normalize) for all four combinations."), hint)
     for name, value in (("relu_effect", relu_effect), ("normalize_effect", normalize_effect)):
         if isinstance(value, torch.Tensor):
             if value.numel() != 1:
-                fail(f"{name} should be one number, but it has shape {tuple(value.shape)}.", hint)
+                fail(
+                    _("{name} should be one number, but it has shape {shape}.").format(
+                        name=name, shape=tuple(value.shape)
+                    ),
+                    hint,
+                )
         elif not isinstance(value, (int, float)):
-            fail(f"{name} should be a number, but it is a {type(value).__name__}.", hint)
+            fail(
+                _("{name} should be a number, but it is a {kind}.").format(
+                    name=name, kind=type(value).__name__
+                ),
+                hint,
+            )
     relu, normalize = float(relu_effect), float(normalize_effect)
     expected_relu, expected_norm = _main_effect(factorial, 0), _main_effect(factorial, 1)
 
@@ -218,11 +291,22 @@ def exercise_4(relu_effect: float, normalize_effect: float, factorial: dict) -> 
         if close(got, expected):
             continue
         if close(got, 100 * expected):
-            fail(f"{name} is in percentage points; give it as a fraction, like the accuracies.", hint)
+            fail(
+                _(
+                    "{name} is in percentage points; give it as a fraction, like the accuracies."
+                ).format(name=name),
+                hint,
+            )
         if close(got, other):
-            fail("relu_effect and normalize_effect are swapped.", hint)
+            fail(_("relu_effect and normalize_effect are swapped."), hint)
         if close(got, -expected):
-            fail(f"{name} has the wrong sign: subtract the runs WITHOUT the change from those with it.", hint)
+            fail(
+                _(
+                    "{name} has the wrong sign: subtract the runs WITHOUT the change from those "
+                    "with it."
+                ).format(name=name),
+                hint,
+            )
         index = 0 if name == "relu_effect" else 1
         for level in (False, True):  # the effect at one level of the other factor only
             with_key = (True, level) if index == 0 else (level, True)
@@ -230,12 +314,19 @@ def exercise_4(relu_effect: float, normalize_effect: float, factorial: dict) -> 
             if close(got, mean(with_key) - mean(without_key)):
                 other_name = "normalize" if index == 0 else "relu"
                 fail(
-                    f"{name} is the effect with {other_name}={level} only (what a cumulative study "
-                    f"measures); average over both settings of {other_name}.",
+                    _(
+                        "{name} is the effect with {other}={level} only (what a cumulative study "
+                        "measures); average over both settings of {other}."
+                    ).format(name=name, other=other_name, level=level),
                     hint,
                 )
-        fail(f"{name} = {got:.4f} is not the expected main effect.", hint)
+        fail(
+            _("{name} = {got:.4f} is not the expected main effect.").format(name=name, got=got),
+            hint,
+        )
     passed(
-        f"Exercise 4 (main effects: ReLU {100 * relu:+.1f} points, "
-        f"normalisation {100 * normalize:+.1f} points)"
+        _(
+            "Exercise 4 (main effects: ReLU {relu:+.1f} points, normalisation {normalize:+.1f} "
+            "points)"
+        ).format(relu=100 * relu, normalize=100 * normalize)
     )
