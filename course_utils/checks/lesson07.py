@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from course_utils.checks.base import fail, passed
+from course_utils.i18n import _
 
 
 class _CheckNet(nn.Module):
@@ -43,13 +44,18 @@ def _first_line(error: BaseException) -> str:
 
 def exercise_1(save_and_reload: Callable[[nn.Module, Path, Callable[[], nn.Module]], nn.Module]) -> None:
     """Exercise 1 of lesson 07: save a model's state_dict to a file, load it into a new model."""
-    hint = (
+    hint = _(
         "three steps: torch.save(model.state_dict(), path); new_model = build(); "
         "new_model.load_state_dict(torch.load(path, map_location='cpu', weights_only=True)); "
         "then return new_model."
     )
     if not callable(save_and_reload):
-        fail(f"save_and_reload should be a function, not a {type(save_and_reload).__name__}.", hint)
+        fail(
+            _("save_and_reload should be a function, not a {kind}.").format(
+                kind=type(save_and_reload).__name__
+            ),
+            hint,
+        )
     model = _check_net(seed=11)
     built: list[nn.Module] = []
 
@@ -71,78 +77,118 @@ def exercise_1(save_and_reload: Callable[[nn.Module, Path, Callable[[], nn.Modul
         try:
             result = save_and_reload(model, path, build)
         except Exception as error:
-            fail(f"save_and_reload raised {type(error).__name__}: {_first_line(error)}", hint)
+            fail(
+                _("save_and_reload raised {error_type}: {message}").format(
+                    error_type=type(error).__name__, message=_first_line(error)
+                ),
+                hint,
+            )
         finally:
             torch.load = real_load
         if not path.is_file():
             fail(
-                "no file was written at `path`. A copy in memory (copy.deepcopy) is lost when "
-                "Python stops; the point is a file that outlives the session.",
+                _(
+                    "no file was written at `path`. A copy in memory (copy.deepcopy) is lost when "
+                    "Python stops; the point is a file that outlives the session."
+                ),
                 hint,
             )
         try:
             saved = real_load(path, map_location="cpu", weights_only=True)
         except pickle.UnpicklingError:
             fail(
-                "the file holds a pickled model object (torch.save(model, path)): it needs the "
-                "class's code to load and cannot be read with weights_only=True. Save "
-                "model.state_dict() instead.",
+                _(
+                    "the file holds a pickled model object (torch.save(model, path)): it needs the "
+                    "class's code to load and cannot be read with weights_only=True. Save "
+                    "model.state_dict() instead."
+                ),
                 hint,
             )
         except Exception as error:
-            fail(f"the file cannot be read back ({type(error).__name__}: {_first_line(error)}).", hint)
+            fail(
+                _("the file cannot be read back ({error_type}: {message}).").format(
+                    error_type=type(error).__name__, message=_first_line(error)
+                ),
+                hint,
+            )
     expected = model.state_dict()
     if not isinstance(saved, Mapping) or not all(isinstance(v, torch.Tensor) for v in saved.values()):
         fail(
-            f"the file holds a {type(saved).__name__}, not a state_dict (a dict from names to "
-            "tensors). Save model.state_dict().",
+            _(
+                "the file holds a {kind}, not a state_dict (a dict from names to tensors). "
+                "Save model.state_dict()."
+            ).format(kind=type(saved).__name__),
             hint,
         )
     if set(saved) != set(expected):
         fail(
-            f"the saved dict has the keys {sorted(saved)[:4]}..., the model's state_dict has "
-            f"{sorted(expected)[:4]}...: save model.state_dict() itself.",
+            _(
+                "the saved dict has the keys {saved_keys}..., the model's state_dict has "
+                "{model_keys}...: save model.state_dict() itself."
+            ).format(saved_keys=sorted(saved)[:4], model_keys=sorted(expected)[:4]),
             hint,
         )
     if type(result).__name__ == "_IncompatibleKeys":
         fail(
-            "save_and_reload returned the report that load_state_dict gives back, not a model: "
-            "load_state_dict fills the model in place, so return the model itself.",
+            _(
+                "save_and_reload returned the report that load_state_dict gives back, not a "
+                "model: load_state_dict fills the model in place, so return the model itself."
+            ),
             hint,
         )
     if result is model:
-        fail("save_and_reload returned the model it was given, not a new one loaded from the file.", hint)
+        fail(
+            _("save_and_reload returned the model it was given, not a new one loaded from the file."),
+            hint,
+        )
     if not isinstance(result, nn.Module):
-        fail(f"save_and_reload should return a model (nn.Module), not a {type(result).__name__}.", hint)
+        fail(
+            _("save_and_reload should return a model (nn.Module), not a {kind}.").format(
+                kind=type(result).__name__
+            ),
+            hint,
+        )
     if not any(result is new for new in built):
         fail(
-            "the returned model was not made by build(): a copy of the model (copy.deepcopy) "
-            "proves nothing about the file. Call build() for a new model and load the file "
-            "into it.",
+            _(
+                "the returned model was not made by build(): a copy of the model (copy.deepcopy) "
+                "proves nothing about the file. Call build() for a new model and load the file "
+                "into it."
+            ),
             hint,
         )
     actual = result.state_dict()
     shared = [k for k in expected if actual[k].data_ptr() == expected[k].data_ptr()]
     if shared:
         fail(
-            f"the new model shares its tensors with the original ({shared[0]}, ...): it was not "
-            "loaded from the file.",
+            _(
+                "the new model shares its tensors with the original ({name}, ...): it was not "
+                "loaded from the file."
+            ).format(name=shared[0]),
             hint,
         )
     differ = [k for k in expected if not torch.equal(actual[k].cpu(), expected[k].cpu())]
     if differ:
         fail(
-            f"{len(differ)} of {len(expected)} tensors of the new model differ from the "
-            f"original's ({', '.join(differ[:3])}): was the file loaded into it?",
+            _(
+                "{count} of {total} tensors of the new model differ from the original's "
+                "({names}): was the file loaded into it?"
+            ).format(count=len(differ), total=len(expected), names=", ".join(differ[:3])),
             hint,
         )
     if not reads:
         fail(
-            "the new model has the right weights, but the file was never read (no torch.load): "
-            "load the file, not model.state_dict() from memory.",
+            _(
+                "the new model has the right weights, but the file was never read (no "
+                "torch.load): load the file, not model.state_dict() from memory."
+            ),
             hint,
         )
-    passed(f"Exercise 1 (saved to a file and loaded into a new model: {len(expected)} tensors equal)")
+    passed(
+        _("Exercise 1 (saved to a file and loaded into a new model: {count} tensors equal)").format(
+            count=len(expected)
+        )
+    )
 
 
 def exercise_2(
@@ -154,13 +200,16 @@ def exercise_2(
     as a transform makes them, so an answer that moves the image to the model's device passes.
     """
     device = torch.device(device)
-    hint = (
+    hint = _(
         "add the batch dimension (torch.reshape(image, (1, 3, 32, 32))), move it to the "
         "model's device, call model.eval(), run the model inside `with torch.no_grad():`, and "
         "return output.argmax(1).item()."
     )
     if not callable(predict_one):
-        fail(f"predict_one should be a function, not a {type(predict_one).__name__}.", hint)
+        fail(
+            _("predict_one should be a function, not a {kind}.").format(kind=type(predict_one).__name__),
+            hint,
+        )
     model = _check_net(seed=7).to(device)
     with torch.random.fork_rng():
         torch.manual_seed(8)
@@ -182,61 +231,100 @@ def exercise_2(
             text = _first_line(error)
             if "device" in text and device.type != "cpu":
                 fail(
-                    f"the image comes on the CPU and the model is on {device}: move the image "
-                    f"to the model's device first ({type(error).__name__}: {text}).",
+                    _(
+                        "the image comes on the CPU and the model is on {device}: move the image "
+                        "to the model's device first ({error_type}: {message})."
+                    ).format(device=device, error_type=type(error).__name__, message=text),
                     hint,
                 )
-            fail(f"predict_one raised {type(error).__name__}: {text}", hint)
+            fail(
+                _("predict_one raised {error_type}: {message}").format(
+                    error_type=type(error).__name__, message=text
+                ),
+                hint,
+            )
         if not runs:
-            fail("predict_one never ran the model on the image.", hint)
+            fail(_("predict_one never ran the model on the image."), hint)
         if any(training for training, _ in runs):
             fail(
-                "the model was in training mode while it ran (BatchNorm then uses the batch's "
-                "statistics, Dropout drops units): call model.eval() BEFORE the forward pass.",
+                _(
+                    "the model was in training mode while it ran (BatchNorm then uses the batch's "
+                    "statistics, Dropout drops units): call model.eval() BEFORE the forward pass."
+                ),
                 hint,
             )
         if any(grad for _, grad in runs):
-            fail("the model ran with gradient tracking on; inference needs no gradients.", hint)
+            fail(_("the model ran with gradient tracking on; inference needs no gradients."), hint)
         if isinstance(answer, torch.Tensor) and answer.numel() == 1:
-            fail(f"predict_one returned a tensor ({answer!r}); return a plain int with .item().", hint)
+            fail(
+                _("predict_one returned a tensor ({answer!r}); return a plain int with .item().").format(
+                    answer=answer
+                ),
+                hint,
+            )
         if not isinstance(answer, int) or isinstance(answer, bool):
-            fail(f"predict_one returned a {type(answer).__name__}; it should return an int.", hint)
+            fail(
+                _("predict_one returned a {kind}; it should return an int.").format(
+                    kind=type(answer).__name__
+                ),
+                hint,
+            )
         answers.append(answer)
     if answers != expected:
-        fail(f"predict_one gave {answers}, expected {expected}.", hint)
-    passed(f"Exercise 2 (inference on one image, model on {device.type})")
+        fail(
+            _("predict_one gave {answers}, expected {expected}.").format(
+                answers=answers, expected=expected
+            ),
+            hint,
+        )
+    passed(_("Exercise 2 (inference on one image, model on {device})").format(device=device.type))
 
 
 def exercise_3(model: nn.Module, num_classes: int = 10) -> None:
     """Exercise 3 of lesson 07: VGG16 with a new classifier[6] for `num_classes`, all else frozen."""
-    hint = (
+    hint = _(
         "first freeze every parameter (for p in model.parameters(): p.requires_grad = False), "
-        f"then replace the last layer: model.classifier[6] = nn.Linear(4096, {num_classes}); a new "
+        "then replace the last layer: model.classifier[6] = nn.Linear(4096, {num_classes}); a new "
         "layer's parameters are trainable."
-    )
+    ).format(num_classes=num_classes)
     classifier = getattr(model, "classifier", None)
     if not isinstance(classifier, nn.Sequential):
-        fail("model has no nn.Sequential called classifier; pass the VGG16 model itself.", hint)
+        fail(_("model has no nn.Sequential called classifier; pass the VGG16 model itself."), hint)
     if len(classifier) != 7:
         fail(
-            f"model.classifier has {len(classifier)} layers, VGG16's has 7. add_module adds a "
-            "layer (the Tudui tutorial's first way); this exercise replaces index 6.",
+            _(
+                "model.classifier has {count} layers, VGG16's has 7. add_module adds a layer "
+                "(the Tudui tutorial's first way); this exercise replaces index 6."
+            ).format(count=len(classifier)),
             hint,
         )
     head = classifier[6]
     if not isinstance(head, nn.Linear):
-        fail(f"classifier[6] is a {type(head).__name__}, expected a Linear layer.", hint)
+        fail(
+            _("classifier[6] is a {kind}, expected a Linear layer.").format(kind=type(head).__name__),
+            hint,
+        )
     if head.in_features != 4096:
         fail(
-            f"classifier[6] takes {head.in_features} inputs, but classifier[3] gives it 4096.", hint
+            _("classifier[6] takes {inputs} inputs, but classifier[3] gives it 4096.").format(
+                inputs=head.in_features
+            ),
+            hint,
         )
     if head.out_features != num_classes:
-        fail(f"classifier[6] gives {head.out_features} outputs, expected {num_classes}.", hint)
+        fail(
+            _("classifier[6] gives {outputs} outputs, expected {num_classes}.").format(
+                outputs=head.out_features, num_classes=num_classes
+            ),
+            hint,
+        )
     head_params = {id(p) for p in head.parameters()}
     if not all(p.requires_grad for p in head.parameters()):
         fail(
-            "the new classifier[6] is frozen too, so nothing would learn. Freeze first, then "
-            "replace the layer.",
+            _(
+                "the new classifier[6] is frozen too, so nothing would learn. Freeze first, then "
+                "replace the layer."
+            ),
             hint,
         )
     trainable = [
@@ -244,11 +332,13 @@ def exercise_3(model: nn.Module, num_classes: int = 10) -> None:
     ]
     if trainable:
         fail(
-            f"{len(trainable)} other parameter tensors are still trainable ({trainable[0]}, ...).",
+            _("{count} other parameter tensors are still trainable ({name}, ...).").format(
+                count=len(trainable), name=trainable[0]
+            ),
             hint,
         )
     n_train = sum(p.numel() for p in head.parameters())
-    passed(f"Exercise 3 (only the new head trains: {n_train:,} parameters)")
+    passed(_("Exercise 3 (only the new head trains: {count:,} parameters)").format(count=n_train))
 
 
 _WRAPPED_KEYS = {  # a state_dict as a wrapped model writes it -> the keys a plain model expects
@@ -262,12 +352,17 @@ _WRAPPED_KEYS = {  # a state_dict as a wrapped model writes it -> the keys a pla
 
 def exercise_4(strip_prefixes: Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]]) -> None:
     """Exercise 4 of lesson 07: remove the `module.` / `_orig_mod.` prefixes that wrappers add."""
-    hint = (
+    hint = _(
         "for each key, while it starts with 'module.' or '_orig_mod.', cut that prefix off "
         "(key.removeprefix(...)); keep the tensor as it is; build a new dict."
     )
     if not callable(strip_prefixes):
-        fail(f"strip_prefixes should be a function, not a {type(strip_prefixes).__name__}.", hint)
+        fail(
+            _("strip_prefixes should be a function, not a {kind}.").format(
+                kind=type(strip_prefixes).__name__
+            ),
+            hint,
+        )
     with torch.random.fork_rng():
         torch.manual_seed(4)
         wrapped = {key: torch.randn(3) for key in _WRAPPED_KEYS}
@@ -275,31 +370,53 @@ def exercise_4(strip_prefixes: Callable[[dict[str, torch.Tensor]], dict[str, tor
     try:
         result = strip_prefixes(dict(wrapped))
     except Exception as error:
-        fail(f"strip_prefixes raised {type(error).__name__}: {_first_line(error)}", hint)
+        fail(
+            _("strip_prefixes raised {error_type}: {message}").format(
+                error_type=type(error).__name__, message=_first_line(error)
+            ),
+            hint,
+        )
     if not isinstance(result, Mapping):
-        fail(f"strip_prefixes should return a dict, not a {type(result).__name__}.", hint)
+        fail(
+            _("strip_prefixes should return a dict, not a {kind}.").format(kind=type(result).__name__),
+            hint,
+        )
     got, want = set(result), set(_WRAPPED_KEYS.values())
     if any("subweight" in k for k in got):
         fail(
-            "'_orig_mod.submodule.weight' lost the 'module.' inside 'submodule.': replace() cuts "
-            "every occurrence; remove the prefix only at the START of the key.",
+            _(
+                "'_orig_mod.submodule.weight' lost the 'module.' inside 'submodule.': replace() "
+                "cuts every occurrence; remove the prefix only at the START of the key."
+            ),
             hint,
         )
     leftover = sorted(k for k in got if k.startswith(("module.", "_orig_mod.")))
     if leftover:
         fail(
-            f"{leftover[0]!r} still starts with a wrapper's prefix: a model wrapped twice "
-            "(torch.compile around DDP) has two of them.",
+            _(
+                "{key!r} still starts with a wrapper's prefix: a model wrapped twice "
+                "(torch.compile around DDP) has two of them."
+            ).format(key=leftover[0]),
             hint,
         )
     if got != want:
-        fail(f"strip_prefixes gave the keys {sorted(got)}, expected {sorted(want)}.", hint)
+        fail(
+            _("strip_prefixes gave the keys {keys}, expected {expected}.").format(
+                keys=sorted(got), expected=sorted(want)
+            ),
+            hint,
+        )
     for old, new in _WRAPPED_KEYS.items():
         if not isinstance(result[new], torch.Tensor) or not torch.equal(result[new], original[old]):
-            fail(f"the tensor under {new!r} is not the one that was under {old!r}.", hint)
+            fail(
+                _("the tensor under {new_key!r} is not the one that was under {old_key!r}.").format(
+                    new_key=new, old_key=old
+                ),
+                hint,
+            )
     if any(not torch.equal(wrapped[k], original[k]) for k in original):
-        fail("strip_prefixes changed the tensors of the dict it was given.", hint)
-    passed("Exercise 4 (wrapper prefixes removed, names inside keys kept)")
+        fail(_("strip_prefixes changed the tensors of the dict it was given."), hint)
+    passed(_("Exercise 4 (wrapper prefixes removed, names inside keys kept)"))
 
 
 def exercise_5(
@@ -309,21 +426,36 @@ def exercise_5(
 ) -> None:
     """Exercise 5 of lesson 07: an optimizer with a small learning rate for the backbone
     (`features`) and a larger one for the new head (`classifier`)."""
-    hint = (
-        "pass a list of two dicts: torch.optim.Adam([{'params': model.features.parameters(), "
-        f"'lr': {backbone_lr:g}}}, {{'params': model.classifier.parameters(), 'lr': {head_lr:g}}}])."
-    )
+    hint = _(
+        "pass a list of two dicts: torch.optim.Adam([{{'params': model.features.parameters(), "
+        "'lr': {backbone_lr:g}}}, {{'params': model.classifier.parameters(), 'lr': {head_lr:g}}}])."
+    ).format(backbone_lr=backbone_lr, head_lr=head_lr)
     if not callable(fine_tune_optimizer):
-        fail(f"fine_tune_optimizer should be a function, not a {type(fine_tune_optimizer).__name__}.", hint)
+        fail(
+            _("fine_tune_optimizer should be a function, not a {kind}.").format(
+                kind=type(fine_tune_optimizer).__name__
+            ),
+            hint,
+        )
     from course_utils.models import CifarResNet  # a small one: only its parameters matter
 
     model = CifarResNet(num_classes=5, width=4)
     try:
         optimizer = fine_tune_optimizer(model)
     except Exception as error:
-        fail(f"fine_tune_optimizer raised {type(error).__name__}: {_first_line(error)}", hint)
+        fail(
+            _("fine_tune_optimizer raised {error_type}: {message}").format(
+                error_type=type(error).__name__, message=_first_line(error)
+            ),
+            hint,
+        )
     if not isinstance(optimizer, torch.optim.Optimizer):
-        fail(f"fine_tune_optimizer should return an optimizer, not a {type(optimizer).__name__}.", hint)
+        fail(
+            _("fine_tune_optimizer should return an optimizer, not a {kind}.").format(
+                kind=type(optimizer).__name__
+            ),
+            hint,
+        )
     lr_of: dict[int, float] = {}
     for group in optimizer.param_groups:
         for parameter in group["params"]:
@@ -332,31 +464,51 @@ def exercise_5(
     backbone = list(model.features.parameters())
     missing = [p for p in head + backbone if id(p) not in lr_of]
     if missing:
-        part = "the head's" if any(p is q for p in missing for q in head) else "the backbone's"
-        fail(
-            f"{len(missing)} parameter tensors ({part}, among others) are in no parameter group: "
-            "the optimizer would never change them.",
-            hint,
-        )
+        if any(p is q for p in missing for q in head):
+            message = _(
+                "{count} parameter tensors (the head's, among others) are in no parameter group: "
+                "the optimizer would never change them."
+            )
+        else:
+            message = _(
+                "{count} parameter tensors (the backbone's, among others) are in no parameter "
+                "group: the optimizer would never change them."
+            )
+        fail(message.format(count=len(missing)), hint)
     head_lrs = {lr_of[id(p)] for p in head}
     backbone_lrs = {lr_of[id(p)] for p in backbone}
     if len(optimizer.param_groups) == 1:
         fail(
-            f"one parameter group: every weight learns at lr={optimizer.param_groups[0]['lr']:g}. "
-            "Fine-tuning gives the trained backbone a smaller learning rate than the new head.",
+            _(
+                "one parameter group: every weight learns at lr={lr:g}. Fine-tuning gives the "
+                "trained backbone a smaller learning rate than the new head."
+            ).format(lr=optimizer.param_groups[0]["lr"]),
             hint,
         )
     if head_lrs == {backbone_lr} and backbone_lrs == {head_lr}:
         fail(
-            "the two learning rates are swapped: the trained backbone should move slowly "
-            f"({backbone_lr:g}), the new, random head fast ({head_lr:g}).",
+            _(
+                "the two learning rates are swapped: the trained backbone should move slowly "
+                "({backbone_lr:g}), the new, random head fast ({head_lr:g})."
+            ).format(backbone_lr=backbone_lr, head_lr=head_lr),
             hint,
         )
     if head_lrs != {head_lr}:
-        fail(f"the head (model.classifier) learns at {sorted(head_lrs)}, expected {head_lr:g}.", hint)
-    if backbone_lrs != {backbone_lr}:
         fail(
-            f"the backbone (model.features) learns at {sorted(backbone_lrs)}, expected {backbone_lr:g}.",
+            _("the head (model.classifier) learns at {lrs}, expected {head_lr:g}.").format(
+                lrs=sorted(head_lrs), head_lr=head_lr
+            ),
             hint,
         )
-    passed(f"Exercise 5 (backbone at {backbone_lr:g}, head at {head_lr:g})")
+    if backbone_lrs != {backbone_lr}:
+        fail(
+            _("the backbone (model.features) learns at {lrs}, expected {backbone_lr:g}.").format(
+                lrs=sorted(backbone_lrs), backbone_lr=backbone_lr
+            ),
+            hint,
+        )
+    passed(
+        _("Exercise 5 (backbone at {backbone_lr:g}, head at {head_lr:g})").format(
+            backbone_lr=backbone_lr, head_lr=head_lr
+        )
+    )
