@@ -185,3 +185,32 @@ def test_exercise_3_accepts_the_command_the_library_writes(capsys):
 
     lesson08.exercise_3(shlex.join(cud.torchrun_command(["--epochs", 5], nproc_per_node=8)))
     assert "correct" in capsys.readouterr().out
+
+
+@pytest.fixture
+def chinese():
+    from course_utils.i18n import set_language
+
+    set_language("zh")
+    try:
+        yield
+    finally:
+        set_language(None)
+
+
+def test_exercise_1_speaks_chinese(chinese, capsys):
+    with pytest.raises(ExerciseError) as error:
+        lesson08.exercise_1(512, 0.2)
+    message = str(error.value)
+    assert "512 只算了一台机器上的 GPU；一共有 2 台机器。" in message
+    assert "提示：" in message and "线性缩放规则" in message
+    lesson08.exercise_1(1024, 0.4)
+    assert "练习 1（有效批量 1024，lr 0.4）：正确" in capsys.readouterr().out
+
+
+def test_exercise_3_hint_speaks_chinese_with_its_placeholder(chinese):
+    with pytest.raises(ExerciseError) as error:
+        lesson08.exercise_3(f"torchrun --standalone --nproc_per_node=4 {M} --epochs 5")
+    message = str(error.value)
+    assert "torchrun 会在这台机器上启动 4 个进程，而不是 8 个。" in message
+    assert "--nproc_per_node=8" in message
