@@ -49,9 +49,9 @@ HEADER = {
 WRAP = 100
 BRACE = "python-brace-format"
 PLACEHOLDER_RE = re.compile(r"(?<!\{)\{([A-Za-z_][A-Za-z0-9_]*)(?:[:!][^{}]*)?\}")
-CODE_SPAN_RE = re.compile(r"`[^`\n]+`")
-URL_RE = re.compile(r"https?://[^\s)>\]]+")
-NUMBER_RE = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)*%?")
+CODE_SPAN_RE = re.compile(r"`(?:[^`\n]|\n(?!\n))+`")  # a span may wrap onto the next line
+URL_RE = re.compile(r"https?://[^\s)>\]`]+[^\s)>\]`.,;:]")  # not the punctuation after it
+NUMBER_RE = re.compile(r"(?<![A-Za-z0-9_.])\d+(?:[.,]\d+)*%?")  # also right after a Chinese character
 HEADING_RE = re.compile(r"^#{1,6} ", re.MULTILINE)
 
 
@@ -236,7 +236,10 @@ def translations(po: polib.POFile | None) -> dict[str, str]:
 
 
 def _preserved(kind: str, pattern: re.Pattern[str], english: str, chinese: str) -> str | None:
-    missing = Counter(pattern.findall(english)) - Counter(pattern.findall(chinese))
+    def found(text: str) -> Counter[str]:  # a span wrapped onto two lines equals it on one
+        return Counter(re.sub(r"\s+", " ", match) for match in pattern.findall(text))
+
+    missing = found(english) - found(chinese)
     if missing:
         shown = ", ".join(sorted(missing))
         return f"the translation lost {kind} {shown}"
