@@ -115,25 +115,24 @@ def test_student_notebook_runs_up_to_its_first_exercise(name, tmp_path):
     assert "replace this line with your code" in error.value.evalue
 
 
+def test_chinese_student_notebook_stops_at_its_first_exercise_in_chinese(tmp_path):
+    """The same for the first lesson's Chinese student notebook, as committed in student/zh/."""
+    path = SOLUTIONS[0]
+    student = tool.read(PATHS.student / "zh" / path.name)
+    first = tool.find_exercises(tool.read(PATHS.notebooks / "zh" / path.name), path.stem)[0].cell_index
+    with pytest.raises(tool.NotebookError) as error:
+        tool.execute(student, path.stem, cwd=tmp_path, smoke=True)
+    assert error.value.cell_index == first, str(error.value)
+    assert error.value.ename == "NotImplementedError", str(error.value)
+    assert error.value.evalue.startswith("练习 1 由你来写："), str(error.value)
+
+
 @solutions
 def test_student_version_plus_solutions_is_the_solution(path):
+    """A student notebook with the reference answers filled in is its solution notebook, cell for
+    cell; nbval runs every solution notebook (English and Chinese) to its end with every check
+    passing, so this is also "the student notebook with the reference answers runs to its end"
+    without executing each lesson a second time."""
     solution = tool.read(path)
     filled = tool.fill_solutions(tool.make_student(solution, path.stem), solution, path.stem)
     assert [c.source for c in filled.cells] == [c.source for c in solution.cells]
-
-
-@solutions
-def test_student_notebook_with_the_reference_answers_runs_to_the_end(path):
-    """Every exercise answered with its reference solution: smoke mode, top to bottom, and every
-    check passes (a failing check raises, which stops the run and names the cell)."""
-    solution = tool.read(path)
-    student = tool.make_student(solution, path.stem)
-    filled = tool.fill_solutions(student, solution, path.stem)
-    tool.execute(filled, f"{path.stem} (student + reference answers)", cwd=path.parent, smoke=True)
-    # execute() raises at the first error; a check that is not satisfied raises ExerciseError
-    not_run = [
-        i + 1
-        for i, c in enumerate(filled.cells)
-        if c.cell_type == "code" and c.source.strip() and c.execution_count is None
-    ]
-    assert not not_run, f"{path.stem}: cells {not_run} did not run"
