@@ -133,3 +133,6 @@ def test_every_lesson_runs_as_on_colab(colab, data_dir):
     assert not Path(subprocess.check_output(
         [python, "-c", "import course_utils; print(course_utils.__file__)"], env=env, cwd=work, text=True,
     ).strip()).is_relative_to(ROOT), "course_utils was imported from the clone, not the installed package"  # fmt: skip
+    speak = "from course_utils.i18n import _, set_language; set_language('zh'); print(_('\u2714 {name}: correct'))"
+    said = subprocess.check_output([python, "-c", speak], env=env, cwd=work, text=True)
+    assert "正确" in said, f"the installed package has no Chinese catalogues: {said!r}"
