@@ -9,6 +9,7 @@ from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset, random_
 from torchvision import transforms
 
 from course_utils.checks import ExerciseError, lesson01
+from course_utils.i18n import set_language
 
 
 @pytest.fixture
@@ -195,3 +196,23 @@ def test_exercise_4_rejects_swapped_and_wrong_sizes_and_overlap(twelve_thousand)
 def test_exercise_4_rejects_tensors_instead_of_subsets(twelve_thousand):
     with pytest.raises(ExerciseError, match="random_split returns torch.utils.data.Subset"):
         lesson01.exercise_4(torch.zeros(5000), torch.zeros(5000), twelve_thousand)
+
+
+@pytest.fixture
+def chinese():
+    set_language("zh")
+    try:
+        yield
+    finally:
+        set_language(None)
+
+
+def test_exercise_3_speaks_chinese_when_asked(dataset, chinese, capsys):
+    loader = DataLoader(dataset, batch_size=128, drop_last=True)
+    with pytest.raises(ExerciseError) as error:
+        lesson01.exercise_3(loader, 7)
+    message = str(error.value)
+    assert "loader 没有打乱顺序：每一轮样本的顺序都一样。" in message
+    assert "提示：DataLoader(dataset, batch_size=128, shuffle=True, drop_last=True)；" in message
+    lesson01.exercise_3(DataLoader(dataset, batch_size=128, shuffle=True, drop_last=True), 7)
+    assert "练习 3（DataLoader，每轮 7 个大小为 128 的批次）：正确" in capsys.readouterr().out

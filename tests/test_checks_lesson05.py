@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from course_utils.checks import ExerciseError, lesson05
+from course_utils.i18n import set_language
 
 
 @pytest.fixture
@@ -92,3 +93,22 @@ def test_exercise_4_rejects_the_28_pixel_answer():
 def test_exercise_4_rejects_a_shape_trace_without_pooling():
     with pytest.raises(ExerciseError, match="not the size of conv2's output"):
         lesson05.exercise_4(20 * 26 * 26)
+
+
+@pytest.fixture
+def chinese():
+    set_language("zh")
+    try:
+        yield
+    finally:
+        set_language(None)
+
+
+def test_exercise_3_speaks_chinese_when_asked(matrix, chinese, capsys):
+    with pytest.raises(ExerciseError) as error:
+        lesson05.exercise_3((9, 4), matrix)
+    message = str(error.value)
+    assert "(9, 4) 顺序反了：行是真实数字，列是预测数字，所以这个错误应写成 (4, 9)。" in message
+    assert "提示：不要算对角线（那些是正确答案）" in message
+    lesson05.exercise_3((4, 9), matrix)
+    assert "练习 3（最常见的错误：4 被认成 9，共 7 次）：正确" in capsys.readouterr().out
