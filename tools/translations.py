@@ -50,7 +50,9 @@ WRAP = 100
 BRACE = "python-brace-format"
 PLACEHOLDER_RE = re.compile(r"(?<!\{)\{([A-Za-z_][A-Za-z0-9_]*)(?:[:!][^{}]*)?\}")
 CODE_SPAN_RE = re.compile(r"`(?:[^`\n]|\n(?!\n))+`")  # a span may wrap onto the next line
-URL_RE = re.compile(r"https?://[^\s)>\]`]+[^\s)>\]`.,;:]")  # not the punctuation after it
+URL_RE = re.compile(  # a link, without the punctuation after it (half- or full-width)
+    r"https?://[^\s)>\]`，。；：、）」！？]*[^\s)>\]`.,;:!?，。；：、）」！？]"
+)
 NUMBER_RE = re.compile(r"(?<![A-Za-z0-9_.])\d+(?:[.,]\d+)*%?")  # also right after a Chinese character
 HEADING_RE = re.compile(r"^#{1,6} ", re.MULTILINE)
 
