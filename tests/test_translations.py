@@ -6,6 +6,7 @@ text becomes fuzzy, the check names the lesson and the command) on a copy of the
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -52,7 +53,8 @@ def test_chinese_student_notebook_holds_chinese_hints(path):
     stubs = [c.source for c in tool.read(student).cells if "NotImplementedError" in c.source]
     assert len(stubs) >= len(exercises)
     for exercise in exercises:
-        assert any(f"练习 {exercise.number} 由你来写：{exercise.hint}" in s for s in stubs)
+        stub = json.dumps(f"练习 {exercise.number} 由你来写：{exercise.hint}", ensure_ascii=False)
+        assert any(stub[1:-1] in s for s in stubs), stub  # as written in the raise line
         assert any("\u4e00" <= ch <= "\u9fff" for ch in exercise.hint), exercise.hint
     filled = tool.fill_solutions(tool.read(student), zh, path.stem)
     assert [c.source for c in filled.cells] == [c.source for c in zh.cells]

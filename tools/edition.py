@@ -32,7 +32,6 @@ from tools.translations import (
     notebook_messages,
     read_catalogue,
     todo_list,
-    translations,
     update_catalogue,
 )
 from tools.verify import Paths
@@ -139,6 +138,11 @@ def update_common(paths: Paths) -> list[Lesson]:
     po, merge = update_catalogue(read_catalogue(po_path), messages)
     write_if_changed(po_path, catalogue_text(po))
     return [Lesson(COMMON, po, merge, catalogue_problems(COMMON, po, messages))]
+
+
+def translations(po: polib.POFile) -> dict[str, str]:
+    """English -> Chinese for every finished (translated, not fuzzy) entry."""
+    return {e.msgid: e.msgstr for e in po.translated_entries()}
 
 
 def chinese_texts(path: Path, paths: Paths, po: polib.POFile) -> tuple[str, str]:

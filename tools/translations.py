@@ -227,11 +227,6 @@ def catalogue_text(po: polib.POFile) -> str:
     return str(po).rstrip("\n") + "\n"
 
 
-def translations(po: polib.POFile | None) -> dict[str, str]:
-    """English -> Chinese for every finished (translated, not fuzzy) entry."""
-    return {e.msgid: e.msgstr for e in po.translated_entries()} if po is not None else {}
-
-
 # --------------------------------------------------------------------------------------------
 # What a finished catalogue must satisfy
 # --------------------------------------------------------------------------------------------
