@@ -66,7 +66,7 @@ def test_chinese_notebook_keeps_the_english_code_and_outputs():
     chinese = tool.read(edition.chinese_paths(path, PATHS)[0])
     assert [c.cell_type for c in chinese.cells] == [c.cell_type for c in english.cells]
     for en, zh in zip(english.cells, chinese.cells, strict=True):
-        if en.cell_type == "code":
+        if en.cell_type == "code" and "checks." not in en.source:  # checks: see below
             assert zh.get("outputs") == en.get("outputs")
             changed = [
                 (a, b) for a, b in zip(en.source.splitlines(), zh.source.splitlines(), strict=True)
@@ -235,3 +235,28 @@ def test_a_translation_that_drops_code_links_numbers_or_placeholders_is_a_proble
     entry = polib.POEntry(msgid=english, msgstr=chinese, comment="cell abc", flags=flags)
     problems = tr.entry_problems(entry)
     assert any(words in p for p in problems), problems
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=[p.stem for p in SOLUTIONS])
+def test_chinese_solution_shows_the_checks_passing_in_chinese(path):
+    """The copied outputs of the check cells say "✔ 练习 N（...）：正确", as the Chinese checks print."""
+    zh = tool.read(edition.chinese_paths(path, PATHS)[0])
+    outputs = [o.get("text", "") for c in zh.cells if c.cell_type == "code" for o in c.outputs]
+    passes = [line for text in outputs for line in text.splitlines() if line.startswith("\u2714")]
+    assert passes, f"{path.stem}: no check output found"
+    assert all(line.startswith("\u2714 练习") and line.endswith("：正确") for line in passes), passes
+
+
+def test_a_formatted_check_name_is_translated_with_its_values():
+    chinese = {
+        "\u2714 {name}: correct": "\u2714 {name}：正确",
+        "Exercise 3 (BCEWithLogitsLoss = {value:.4f})": "练习 3（BCEWithLogitsLoss = {value:.4f}）",
+        "Exercise 4 ({a} of {b}, {a} again)": "练习 4（{b} 中的 {a}，又是 {a}）",
+    }
+    text = "x\n\u2714 Exercise 3 (BCEWithLogitsLoss = 25.1516): correct\n\u2714 Exercise 4 (2 of 8, 2 again): correct\n"
+    assert edition._chinese_passes(text, chinese) == (
+        "x\n\u2714 练习 3（BCEWithLogitsLoss = 25.1516）：正确\n\u2714 练习 4（8 中的 2，又是 2）：正确\n"
+    )
+    assert edition._chinese_passes("\u2714 Exercise 9 (unknown): correct", chinese) == (
+        "\u2714 Exercise 9 (unknown): correct"  # no translation: left as printed
+    )

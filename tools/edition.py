@@ -10,6 +10,7 @@ from them and reads and writes the files.
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,9 +64,58 @@ def _exercise_lines(source: str, chinese: dict[str, str], title: str, hint: str)
     return "\n".join(out)
 
 
+PASSED = "\u2714 {name}: correct"  # what course_utils.checks.base.passed prints
+PASSED_RE = re.compile(r"^\u2714 (.+): correct$", re.MULTILINE)
+PLACEHOLDER_SPLIT = re.compile(r"\{(\w+)(?:[:!][^{}]*)?\}")
+
+
+def _fill(template: str, values: dict[str, str]) -> str:
+    """`template` with each `{placeholder}` replaced by its (already formatted) value."""
+    return PLACEHOLDER_SPLIT.sub(lambda f: values.get(f[1], f[0]), template)
+
+
+def _chinese_name(name: str, chinese: dict[str, str]) -> str | None:
+    """The Chinese of a check's exercise name, also when the name was formatted from a template
+    such as "Exercise 3 (BCEWithLogitsLoss = {value:.4f})" (its values are copied)."""
+    if name in chinese:
+        return chinese[name]
+    for english, translated in chinese.items():
+        parts = PLACEHOLDER_SPLIT.split(english)  # text, placeholder, text, placeholder, ...
+        if len(parts) == 1:
+            continue
+        groups: dict[str, int] = {}
+        pattern = ""
+        for i, part in enumerate(parts):
+            if i % 2 == 0:
+                pattern += re.escape(part)
+            elif part in groups:  # the same placeholder again: the same text again
+                pattern += f"(?:\\{groups[part]})"
+            else:
+                groups[part] = len(groups) + 1
+                pattern += "(.+?)"
+        if m := re.fullmatch(pattern, name):
+            return _fill(translated, {key: m[group] for key, group in groups.items()})
+    return None
+
+
+def _chinese_passes(text: str, chinese: dict[str, str]) -> str:
+    """A check cell's output with its "✔ Exercise N (...): correct" lines as the Chinese
+    checks print them, so that the solution notebook shows what a Chinese student sees."""
+    template = chinese.get(PASSED)
+    if template is None:
+        return text
+
+    def chinese_line(m: re.Match[str]) -> str:
+        name = _chinese_name(m.group(1), chinese)
+        return m[0] if name is None else template.format(name=name)
+
+    return PASSED_RE.sub(chinese_line, text)
+
+
 def chinese_notebook(nb: NotebookNode, name: str, chinese: dict[str, str]) -> NotebookNode:
     """The Chinese solution notebook: markdown and exercise lines translated, code and outputs
-    as in the English notebook, the first cell asking the checks for Chinese."""
+    as in the English notebook (but the checks' "correct" lines, which the Chinese checks print
+    in Chinese), the first cell asking the checks for Chinese."""
     missing = [m for m in notebook_messages(nb, name) if m.text not in chinese]
     if missing:
         raise NotebookError(
@@ -80,6 +130,10 @@ def chinese_notebook(nb: NotebookNode, name: str, chinese: dict[str, str]) -> No
         elif index in exercises:
             exercise = exercises[index]
             cell.source = _exercise_lines(cell.source, chinese, exercise.title, exercise.hint)
+        if cell.cell_type == "code" and "checks." in cell.source:
+            for output in cell.get("outputs", []):
+                if output.get("name") == "stdout":
+                    output.text = _chinese_passes(output.text, chinese)
     setup = next((c for c in zh.cells if c.cell_type == "code"), None)
     if setup is not None and "import course_utils" in setup.source:  # a lesson (not a fixture)
         if SETUP_LINE not in setup.source:
@@ -147,7 +201,9 @@ def translations(po: polib.POFile) -> dict[str, str]:
 
 def chinese_texts(path: Path, paths: Paths, po: polib.POFile) -> tuple[str, str]:
     """The Chinese solution and student notebooks of one lesson, as written to disk."""
-    zh = chinese_notebook(read(path), path.stem, translations(po))
+    common = common_catalogue(paths)
+    shared = translations(read_catalogue(common)) if common is not None else {}
+    zh = chinese_notebook(read(path), path.stem, {**shared, **translations(po)})
     return dumps(zh), dumps(make_student(zh, path.stem, stub_message_zh))
 
 
