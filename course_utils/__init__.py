@@ -22,6 +22,7 @@ from course_utils.metrics import accuracy, confusion_matrix, per_class_accuracy
 from course_utils.models import (
     CifarResNet,
     HandbookConvNet,
+    SmallBNNet,
     TuduiNet,
     TuduiSequentialNet,
     count_parameters,
@@ -53,7 +54,7 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "CheckpointError", "CifarResNet", "HandbookConvNet", "TuduiNet", "TuduiSequentialNet",
+    "CheckpointError", "CifarResNet", "HandbookConvNet", "SmallBNNet", "TuduiNet", "TuduiSequentialNet",
     "Settings", "TensorLoader", "accuracy", "atomic_save", "autocast", "checks", "convolution",
     "confusion_matrix", "count_parameters", "distributed", "environment_report", "evaluate", "fit",
     "format_report", "is_main_process", "load_checkpoint", "lr_sweep", "metrics", "models",
