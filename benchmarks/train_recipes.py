@@ -276,7 +276,7 @@ def airbench_cifar(args, device: torch.device, widths: tuple[int, ...], budget_s
     widths = widths if not args.smoke else tuple(w // 8 for w in widths)  # smoke: the code path only
     net = fast_cifar.FastCifarNet(widths).to(device)
     fast_cifar.init_whitening(net.whiten, _normalised(x[:5000], mean, std))
-    choice = cu.pick_precision(device, net, _normalised(x[:batch_size], mean, std))
+    choice = cu.pick_precision(device, net, _normalised(x[:256], mean, std))
     if choice.channels_last:
         net = net.to(memory_format=torch.channels_last)
     train_loader = fast_cifar.AlternatingFlipLoader(x, y, batch_size, mean, std, translate=hyp["translate"],
@@ -298,7 +298,7 @@ def airbench_cifar(args, device: torch.device, widths: tuple[int, ...], budget_s
     hooks = fast_cifar.StepHooks(
         fast_cifar.triangle_lr(optimizer, total_steps),
         fast_cifar.Lookahead(net, total_steps),
-        fast_cifar.FreezeAfter(net.whiten.bias, hyp["whiten_bias_epochs"] * len(train_loader)),
+        fast_cifar.FreezeAfter(net.whiten.bias, round(hyp["whiten_bias_fraction"] * total_steps)),
     )
     widths_text = "-".join(str(w) for w in widths)
     result = run_recipe(

@@ -11,7 +11,7 @@ module rebuilds those ideas readably (it copies no code) so that `cu.fit` trains
     loader = AlternatingFlipLoader(x_uint8, y, 1024, mean, std)
     optimizer = airbench_sgd(net, batch_size=1024)
     hooks = StepHooks(triangle_lr(optimizer, total_steps), Lookahead(net, total_steps),
-                      FreezeAfter(net.whiten.bias, steps=3 * len(loader)))
+                      FreezeAfter(net.whiten.bias, steps=round(0.3 * total_steps)))
     cu.fit(FlipTTA(net), loader, test_loader, optimizer, epochs, scheduler=hooks,
            scheduler_step="batch", loss_fn=nn.CrossEntropyLoss(label_smoothing=0.2))
 
@@ -29,7 +29,7 @@ from torch import nn
 #: airbench94's hyperparameters, in its decoupled form (lr and weight decay per 1024 examples).
 AIRBENCH_HYPERPARAMETERS = {
     "batch_size": 1024, "lr": 11.5, "momentum": 0.85, "weight_decay": 0.0153, "bias_scaler": 64.0,
-    "label_smoothing": 0.2, "whiten_bias_epochs": 3, "translate": 2,
+    "label_smoothing": 0.2, "whiten_bias_fraction": 0.3, "translate": 2,
 }  # fmt: skip
 
 
@@ -215,8 +215,8 @@ class Lookahead:
 class FreezeAfter:
     """Train `parameter` for the first `steps` steps, then freeze it.
 
-    Used for the whitening layer's bias (airbench trains it for 3 epochs): early on it finds a
-    useful offset for the fixed filters; freezing it then removes a source of late noise.
+    Used for the whitening layer's bias (airbench trains it for 3 of its 10 epochs): early on it
+    finds a useful offset for the fixed filters; freezing it then removes a source of late noise.
     """
 
     def __init__(self, parameter: nn.Parameter, steps: int) -> None:
