@@ -8,8 +8,8 @@ module rebuilds those ideas readably (it copies no code) so that `cu.fit` trains
 
     net = FastCifarNet()
     init_whitening(net.whiten, train_images[:5000])            # normalised float images
-    loader = AlternatingFlipLoader(x_uint8, y, 1024, mean, std)
-    optimizer = airbench_sgd(net, batch_size=1024)
+    loader = AlternatingFlipLoader(x_uint8, y, 512, mean, std)
+    optimizer = airbench_sgd(net, batch_size=512)
     hooks = StepHooks(triangle_lr(optimizer, total_steps), Lookahead(net, total_steps),
                       FreezeAfter(net.whiten.bias, steps=round(0.3 * total_steps)))
     cu.fit(FlipTTA(net), loader, test_loader, optimizer, epochs, scheduler=hooks,
@@ -26,9 +26,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-#: airbench94's hyperparameters, in its decoupled form (lr and weight decay per 1024 examples).
+#: airbench94's hyperparameters, in its decoupled form (lr and weight decay per 1024 examples), except
+#: the batch: airbench uses 1024; 512 gives short CPU runs twice the steps (measured: smoother, as accurate).
 AIRBENCH_HYPERPARAMETERS = {
-    "batch_size": 1024, "lr": 11.5, "momentum": 0.85, "weight_decay": 0.0153, "bias_scaler": 64.0,
+    "batch_size": 512, "lr": 11.5, "momentum": 0.85, "weight_decay": 0.0153, "bias_scaler": 64.0,
     "label_smoothing": 0.2, "whiten_bias_fraction": 0.3, "translate": 2,
 }  # fmt: skip
 
