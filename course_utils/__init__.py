@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from course_utils import checks, convolution, distributed, lr_sweep, metrics, models
+from course_utils import checks, convolution, distributed, fast_cifar, lr_sweep, metrics, models
 from course_utils.checkpoints import (
     CheckpointError,
     atomic_save,
@@ -22,6 +22,7 @@ from course_utils.metrics import accuracy, confusion_matrix, per_class_accuracy
 from course_utils.models import (
     CifarResNet,
     HandbookConvNet,
+    SmallBNNet,
     TuduiNet,
     TuduiSequentialNet,
     count_parameters,
@@ -53,9 +54,9 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "CheckpointError", "CifarResNet", "HandbookConvNet", "TuduiNet", "TuduiSequentialNet",
+    "CheckpointError", "CifarResNet", "HandbookConvNet", "SmallBNNet", "TuduiNet", "TuduiSequentialNet",
     "Settings", "TensorLoader", "accuracy", "atomic_save", "autocast", "checks", "convolution",
-    "confusion_matrix", "count_parameters", "distributed", "environment_report", "evaluate", "fit",
+    "confusion_matrix", "count_parameters", "distributed", "fast_cifar", "environment_report", "evaluate", "fit",
     "format_report", "is_main_process", "load_checkpoint", "lr_sweep", "metrics", "models",
     "per_class_accuracy", "pick_device", "pick_precision", "PrecisionChoice", "predict", "resolve_data_dir", "resolve_smoke",
     "save_checkpoint", "seed_everything", "setup", "train_one_epoch", "unwrap",

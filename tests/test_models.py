@@ -44,3 +44,20 @@ def test_residual_block_keeps_shape_and_adds_input():
         torch.nn.init.zeros_(p)
     x = torch.randn(2, 8, 5, 5)
     assert torch.equal(block.eval()(x), x)  # a zero block leaves only the shortcut
+
+
+def test_small_bn_net_shape_size_and_one_step_trains():
+    torch.manual_seed(0)
+    model = models.SmallBNNet()
+    assert model(torch.randn(4, 1, 28, 28)).shape == (4, 10)
+    assert models.count_parameters(model) == 29_178  # far smaller than the handbook's 1,007,590
+    x, y = torch.randn(64, 1, 28, 28), torch.randint(0, 10, (64,))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.02, momentum=0.9)
+    losses = []
+    for _ in range(10):  # the same batch: the loss must fall
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.8 * losses[0]
