@@ -146,8 +146,13 @@ def translate(paths):
 def edit_markdown(paths, old, new):
     path = paths.notebooks / f"{FIXTURE}.ipynb"
     nb = tool.read(path)
-    cell = next(c for c in nb.cells if c.cell_type == "markdown" and old in c.source)
+    index, cell = next(
+        (i, c) for i, c in enumerate(nb.cells) if c.cell_type == "markdown" and old in c.source
+    )
+    before = cell.id
     cell.source = cell.source.replace(old, new)
+    nb = tool.normalise(nb)  # as `run` writes it: ids follow the content, so the id changes
+    assert nb.cells[index].id != before
     path.write_text(tool.dumps(nb), encoding="utf-8")
 
 

@@ -29,10 +29,11 @@ from tools.translations import (
     catalogue_problems,
     catalogue_text,
     common_messages,
+    entry_problems,
+    first_line,
     lesson_messages,
     notebook_messages,
     read_catalogue,
-    todo_list,
     update_catalogue,
 )
 from tools.verify import Paths
@@ -143,6 +144,17 @@ def chinese_notebook(nb: NotebookNode, name: str, chinese: dict[str, str]) -> No
         setup.source = setup.source.replace(SETUP_LINE, SETUP_LINE_ZH)
     zh.metadata["course"] = {"language": LOCALE}  # no execution record: the English has it
     return normalise(zh, ids_from=nb)
+
+
+def todo_list(po: polib.POFile) -> list[str]:
+    """One line per entry a translator must look at: what it is and how its English starts."""
+    lines = []
+    for entry in po:
+        if entry.obsolete or (entry.translated() and not entry_problems(entry)):
+            continue
+        state = "fuzzy" if entry.fuzzy else "untranslated" if not entry.msgstr else "to fix"
+        lines.append(f"{state:12} {entry.comment:24} {first_line(entry.msgid)}")
+    return lines
 
 
 # --------------------------------------------------------------------------------------------

@@ -167,15 +167,21 @@ def _fuzzy(entry: polib.POEntry, old: polib.POEntry) -> None:
 def update_catalogue(
     old: polib.POFile | None, messages: list[Message]
 ) -> tuple[polib.POFile, Merge]:
-    """The catalogue for `messages`, keeping `old`'s translations (fuzzy where the English changed)."""
+    """The catalogue for `messages`, keeping `old`'s translations (fuzzy where the English changed).
+
+    First every unchanged text keeps its entry. Then each changed or new text takes the unused old
+    entry it most likely replaces, marked fuzzy: an exercise's title or hint by its exercise
+    number; a markdown cell or a check message by similarity (cell ids follow the content, so an
+    edited cell has a new id).
+    """
     po = polib.POFile(wrapwidth=WRAP)
     po.metadata = {**(old.metadata if old is not None else {}), **HEADER}
     previous = [e for e in old if not e.obsolete] if old is not None else []
     by_text = {e.msgid: e for e in previous}
-    by_anchor = {e.comment: e for e in previous if e.comment != "check"}
     used: set[int] = set()
     merge = Merge()
     entries: dict[str, polib.POEntry] = {}
+    changed: list[tuple[Message, polib.POEntry]] = []
     for message in messages:
         if message.text in entries:  # the same text twice: one entry, two references
             entries[message.text].occurrences.append(message.where)
@@ -184,40 +190,42 @@ def update_catalogue(
                               occurrences=[message.where])  # fmt: skip
         if message.anchor == "check" and PLACEHOLDER_RE.search(message.text):
             entry.flags.append(BRACE)
-        same = by_text.get(message.text)
-        if same is not None:
-            entry.msgstr = same.msgstr
-            if same.fuzzy:
-                entry.flags.append("fuzzy")
-                entry.previous_msgid = same.previous_msgid
-            used.add(id(same))
-            merge.kept += 1
-        else:
-            match = by_anchor.get(message.anchor)
-            if match is None and message.anchor == "check":
-                match = _closest_check(message.text, previous, used)
-            if match is not None and id(match) not in used and match.msgstr:
-                _fuzzy(entry, match)
-                used.add(id(match))
-                merge.fuzzy += 1
-            else:
-                merge.new += 1
         entries[message.text] = entry
+        same = by_text.get(message.text)
+        if same is None:
+            changed.append((message, entry))
+            continue
+        entry.msgstr = same.msgstr
+        if same.fuzzy:
+            entry.flags.append("fuzzy")
+            entry.previous_msgid = same.previous_msgid
+        used.add(id(same))
+        merge.kept += 1
+    for message, entry in changed:
+        match = _replaced(message, [e for e in previous if id(e) not in used and e.msgstr])
+        if match is None:
+            merge.new += 1
+            continue
+        _fuzzy(entry, match)
+        used.add(id(match))
+        merge.fuzzy += 1
     for entry in entries.values():
         po.append(entry)
     merge.removed = sum(1 for e in previous if id(e) not in used)
     return po, merge
 
 
-def _closest_check(
-    text: str, previous: list[polib.POEntry], used: set[int]
-) -> polib.POEntry | None:
-    """The old check message most like `text` (a reworded message), if one is close enough."""
-    candidates = [e for e in previous if e.comment == "check" and id(e) not in used]
-    best, best_ratio = None, 0.75
-    for entry in candidates:
-        ratio = difflib.SequenceMatcher(None, entry.msgid, text).ratio()
-        if ratio > best_ratio:
+def _replaced(message: Message, unused: list[polib.POEntry]) -> polib.POEntry | None:
+    """The old entry that `message` most likely replaces, if any is close enough."""
+    if message.anchor.startswith("exercise"):
+        return next((e for e in unused if e.comment == message.anchor), None)
+    kind = message.anchor.split()[0]  # "cell" or "check"
+    best, best_ratio = None, 0.6 if kind == "cell" else 0.75
+    for entry in unused:
+        if entry.comment.split()[0] != kind:
+            continue
+        matcher = difflib.SequenceMatcher(None, entry.msgid, message.text, autojunk=False)
+        if matcher.quick_ratio() > best_ratio and (ratio := matcher.ratio()) > best_ratio:
             best, best_ratio = entry, ratio
     return best
 
@@ -267,7 +275,7 @@ def entry_problems(entry: polib.POEntry) -> list[str]:
     return found
 
 
-def _first_line(text: str, width: int = 70) -> str:
+def first_line(text: str, width: int = 70) -> str:
     line = text.strip().splitlines()[0] if text.strip() else ""
     return line if len(line) <= width else line[: width - 3] + "..."
 
@@ -303,16 +311,5 @@ def catalogue_problems(name: str, po: polib.POFile | None, messages: list[Messag
         )
     for entry in po.translated_entries():
         for problem in entry_problems(entry):
-            problems.append(f"{name}: {entry.comment} ({_first_line(entry.msgid)!r}): {problem}")
+            problems.append(f"{name}: {entry.comment} ({first_line(entry.msgid)!r}): {problem}")
     return problems
-
-
-def todo_list(po: polib.POFile) -> list[str]:
-    """One line per entry a translator must look at: what it is and how its English starts."""
-    lines = []
-    for entry in po:
-        if entry.obsolete or (entry.translated() and not entry_problems(entry)):
-            continue
-        state = "fuzzy" if entry.fuzzy else "untranslated" if not entry.msgstr else "to fix"
-        lines.append(f"{state:12} {entry.comment:24} {_first_line(entry.msgid)}")
-    return lines
