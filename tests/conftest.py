@@ -14,6 +14,7 @@ matplotlib.use("Agg")  # tests draw figures without a screen
 from data_needed import missing_data  # noqa: E402
 
 from course_utils.data import CIFAR10_FILES, MNIST_FILES  # noqa: E402
+from course_utils.i18n import set_language  # noqa: E402
 from course_utils.runtime import resolve_data_dir  # noqa: E402
 
 
@@ -75,3 +76,11 @@ def blobs():
     centres = torch.randn(3, 20, generator=generator) * 3
     labels = torch.randint(0, 3, (600,), generator=generator)
     return centres[labels] + torch.randn(600, 20, generator=generator), labels
+
+
+@pytest.fixture
+def chinese():
+    """The exercise checks speak Chinese during one test, as with the Chinese lessons' `lang="zh"`."""
+    set_language("zh")
+    yield
+    set_language(None)

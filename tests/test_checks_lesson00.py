@@ -158,13 +158,7 @@ def test_exercise_4_rejects_per_sample_hits():
         lesson00.exercise_4(hits, logits, labels)
 
 
-def test_a_wrong_answer_is_explained_in_chinese():
-    from course_utils.i18n import set_language
-
-    set_language("zh")
-    try:
-        with pytest.raises(ExerciseError, match="应为 torch.float32") as error:
-            lesson00.exercise_1(torch.arange(12, dtype=torch.float64).reshape(3, 4))
-        assert "提示：" in str(error.value) and "排成 3 行" in str(error.value)
-    finally:
-        set_language(None)
+def test_a_wrong_answer_is_explained_in_chinese(chinese):
+    with pytest.raises(ExerciseError, match="应为 torch.float32") as error:
+        lesson00.exercise_1(torch.arange(12, dtype=torch.float64).reshape(3, 4))
+    assert "提示：" in str(error.value) and "排成 3 行" in str(error.value)

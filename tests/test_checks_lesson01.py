@@ -9,7 +9,6 @@ from torch.utils.data import DataLoader, Dataset, Subset, TensorDataset, random_
 from torchvision import transforms
 
 from course_utils.checks import ExerciseError, lesson01
-from course_utils.i18n import set_language
 
 
 @pytest.fixture
@@ -197,14 +196,6 @@ def test_exercise_4_rejects_tensors_instead_of_subsets(twelve_thousand):
     with pytest.raises(ExerciseError, match="random_split returns torch.utils.data.Subset"):
         lesson01.exercise_4(torch.zeros(5000), torch.zeros(5000), twelve_thousand)
 
-
-@pytest.fixture
-def chinese():
-    set_language("zh")
-    try:
-        yield
-    finally:
-        set_language(None)
 
 
 def test_exercise_3_speaks_chinese_when_asked(dataset, chinese, capsys):

@@ -5,7 +5,6 @@ import torch
 from torch import nn
 
 from course_utils.checks import ExerciseError, lesson02
-from course_utils.i18n import set_language
 
 
 def test_exercise_1_accepts_reference_and_agrees_with_conv2d(capsys):
@@ -263,15 +262,11 @@ def test_exercise_5_wants_an_instance_and_restores_training_mode():
     assert net.training
 
 
-def test_exercise_2_speaks_chinese_when_asked(capsys):
+def test_exercise_2_speaks_chinese_when_asked(chinese, capsys):
     """With lang="zh" the same mistake (flattening the whole batch) is explained in Chinese."""
-    set_language("zh")
-    try:
-        with pytest.raises(ExerciseError) as caught:
-            lesson02.exercise_2(FlattenEverything())
-        lesson02.exercise_2(nn.Sequential(nn.Flatten(), nn.Linear(16 * 16 * 16, 10)))
-    finally:
-        set_language(None)
+    with pytest.raises(ExerciseError) as caught:
+        lesson02.exercise_2(FlattenEverything())
+    lesson02.exercise_2(nn.Sequential(nn.Flatten(), nn.Linear(16 * 16 * 16, 10)))
     message = str(caught.value)
     assert "整个批次只有一行得分，因为展平把所有图像合在了一起" in message
     assert "提示：保留批次维度" in message

@@ -219,16 +219,10 @@ def test_exercise_4_rejects_mean_reduction():
         )
 
 
-def test_a_wrong_answer_is_explained_in_chinese():
-    from course_utils.i18n import set_language
-
+def test_a_wrong_answer_is_explained_in_chinese(chinese):
     logits = torch.tensor([[2.0, -1.0], [0.5, -150.0]])
     targets = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
     twice = torch.nn.BCEWithLogitsLoss()(torch.sigmoid(logits), targets)
-    set_language("zh")
-    try:
-        with pytest.raises(ExerciseError, match="sigmoid 被应用了两次") as error:
-            lesson03.exercise_3(twice, logits, targets)
-        assert "提示：" in str(error.value) and "不要先做 torch.sigmoid" in str(error.value)
-    finally:
-        set_language(None)
+    with pytest.raises(ExerciseError, match="sigmoid 被应用了两次") as error:
+        lesson03.exercise_3(twice, logits, targets)
+    assert "提示：" in str(error.value) and "不要先做 torch.sigmoid" in str(error.value)

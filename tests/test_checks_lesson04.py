@@ -227,17 +227,11 @@ def test_exercise_5_explains_a_crash_on_an_empty_history():
         lesson04.exercise_5(crashes)
 
 
-def test_a_wrong_answer_is_explained_in_chinese():
-    from course_utils.i18n import set_language
-
-    set_language("zh")
-    try:
-        with pytest.raises(ExerciseError) as caught:
-            lesson04.exercise_5(worse_than_previous)
-        message = str(caught.value)
-        assert "每一轮都比前一轮好，但没有一轮好过最好的 0.5" in message
-        assert "提示：遍历这些损失" in message
-        with pytest.raises(ExerciseError, match="lrs 超前了一轮"):
-            lesson04.exercise_3(record_lrs(read_after_step=True))
-    finally:
-        set_language(None)
+def test_a_wrong_answer_is_explained_in_chinese(chinese):
+    with pytest.raises(ExerciseError) as caught:
+        lesson04.exercise_5(worse_than_previous)
+    message = str(caught.value)
+    assert "每一轮都比前一轮好，但没有一轮好过最好的 0.5" in message
+    assert "提示：遍历这些损失" in message
+    with pytest.raises(ExerciseError, match="lrs 超前了一轮"):
+        lesson04.exercise_3(record_lrs(read_after_step=True))

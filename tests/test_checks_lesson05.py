@@ -4,7 +4,6 @@ import pytest
 import torch
 
 from course_utils.checks import ExerciseError, lesson05
-from course_utils.i18n import set_language
 
 
 @pytest.fixture
@@ -94,14 +93,6 @@ def test_exercise_4_rejects_a_shape_trace_without_pooling():
     with pytest.raises(ExerciseError, match="not the size of conv2's output"):
         lesson05.exercise_4(20 * 26 * 26)
 
-
-@pytest.fixture
-def chinese():
-    set_language("zh")
-    try:
-        yield
-    finally:
-        set_language(None)
 
 
 def test_exercise_3_speaks_chinese_when_asked(matrix, chinese, capsys):

@@ -225,13 +225,7 @@ def test_exercise_4_rejects_the_wrong_sign(factorial):
         lesson06.exercise_4(-relu, normalize, factorial)
 
 
-def test_exercise_1_speaks_chinese_when_asked():
-    from course_utils.i18n import set_language
-
-    set_language("zh")
-    try:
-        with pytest.raises(ExerciseError, match="linear1 之后没有") as caught:
-            lesson06.exercise_1(ConvReLUOnly())
-        assert "提示：" in str(caught.value)  # the hint is Chinese too
-    finally:
-        set_language(None)
+def test_exercise_1_speaks_chinese_when_asked(chinese):
+    with pytest.raises(ExerciseError, match="linear1 之后没有") as caught:
+        lesson06.exercise_1(ConvReLUOnly())
+    assert "提示：" in str(caught.value)  # the hint is Chinese too

@@ -336,26 +336,21 @@ def test_exercise_5_explains_a_parameter_in_two_groups():
         lesson07.exercise_5(twice)
 
 
-def test_a_wrong_answer_is_explained_in_chinese():
+def test_a_wrong_answer_is_explained_in_chinese(chinese):
     """With the Chinese edition's `lang="zh"`, the check and its hint speak Chinese (issue 14)."""
-    from course_utils.i18n import set_language
 
     def deepcopy_only(model, path, build):
         return copy.deepcopy(model)
 
-    set_language("zh")
-    try:
-        with pytest.raises(ExerciseError) as caught:
-            lesson07.exercise_1(deepcopy_only)
-        with pytest.raises(ExerciseError, match="两个学习率弄反了"):
-            lesson07.exercise_5(
-                lambda model: torch.optim.Adam([
-                    {"params": model.features.parameters(), "lr": 1e-3},
-                    {"params": model.classifier.parameters(), "lr": 1e-4},
-                ])  # fmt: skip
-            )
-    finally:
-        set_language(None)
+    with pytest.raises(ExerciseError) as caught:
+        lesson07.exercise_1(deepcopy_only)
+    with pytest.raises(ExerciseError, match="两个学习率弄反了"):
+        lesson07.exercise_5(
+            lambda model: torch.optim.Adam([
+                {"params": model.features.parameters(), "lr": 1e-3},
+                {"params": model.classifier.parameters(), "lr": 1e-4},
+            ])  # fmt: skip
+        )
     message = str(caught.value)
     assert "没有写出任何文件" in message
     assert "提示：分三步" in message

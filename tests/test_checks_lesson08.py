@@ -187,16 +187,6 @@ def test_exercise_3_accepts_the_command_the_library_writes(capsys):
     assert "correct" in capsys.readouterr().out
 
 
-@pytest.fixture
-def chinese():
-    from course_utils.i18n import set_language
-
-    set_language("zh")
-    try:
-        yield
-    finally:
-        set_language(None)
-
 
 def test_exercise_1_speaks_chinese(chinese, capsys):
     with pytest.raises(ExerciseError) as error:

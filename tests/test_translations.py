@@ -81,13 +81,6 @@ def test_chinese_notebook_keeps_the_english_code_and_outputs():
 # ------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def chinese():
-    i18n.set_language("zh")
-    yield
-    i18n.set_language(None)
-
-
 def test_a_check_message_appears_in_chinese(chinese):
     with pytest.raises(cu.checks.ExerciseError) as caught:
         cu.checks.lesson00.exercise_1([1, 2, 3])
